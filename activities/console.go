@@ -1,0 +1,158 @@
+package activities
+
+import (
+	"context"
+	"errors"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/offboard/offboard/internal/console"
+	"github.com/offboard/offboard/internal/procedure"
+)
+
+// Console carries out console steps against a console endpoint (docs/console-api.md). Its
+// activities run on the clomo-console task queue, so one server-side rate limit covers every worker.
+type Console struct {
+	API console.API
+}
+
+// CommandInput is one console command for one step of one device.
+type CommandInput struct {
+	Serial string           `json:"serial"`
+	Step   procedure.StepID `json:"step"`
+	// IdempotencyKey is made by the workflow from its ID, the step and the round of the step, so a
+	// retried activity or a restarted worker sends the same key and the console runs it once.
+	IdempotencyKey string                 `json:"idempotencyKey"`
+	Command        console.CommandRequest `json:"command"`
+}
+
+// CommandRef names a command of a device, for polling.
+type CommandRef struct {
+	Serial    string `json:"serial"`
+	CommandID string `json:"commandId"`
+}
+
+// DeleteInput is a delete of a device record (4-1 or 4-2).
+type DeleteInput struct {
+	Serial         string `json:"serial"`
+	IdempotencyKey string `json:"idempotencyKey"`
+	// GreyedOut selects 4-2 (デバイスの情報を完全に削除) instead of 4-1 (デバイスを削除).
+	GreyedOut               bool `json:"greyedOut"`
+	RemoveAutoInstalledApps bool `json:"removeAutoInstalledApps,omitempty"`
+	// WipedFirst: the path erased the device, so lost mode no longer matters.
+	WipedFirst bool `json:"wipedFirst,omitempty"`
+}
+
+// ReadDevice reads the record of a device.
+func (c *Console) ReadDevice(ctx context.Context, serial string) (console.Device, error) {
+	d, err := c.api().Device(ctx, serial)
+	if err != nil {
+		return console.Device{}, classifyConsole(serial, "read the device record", err)
+	}
+	return d, nil
+}
+
+// SendCommand sends one command under the idempotency key of its step.
+func (c *Console) SendCommand(ctx context.Context, in CommandInput) (console.Command, error) {
+	cmd, err := c.api().SendCommand(ctx, in.Serial, in.IdempotencyKey, in.Command)
+	if err != nil {
+		return console.Command{}, classifyConsole(in.Serial, string(in.Step)+": "+in.Command.Type, err)
+	}
+	return cmd, nil
+}
+
+// AwaitCommand succeeds once the device has carried out a queued command; until then it fails
+// with ErrNotYet and is retried at the poll interval.
+func (c *Console) AwaitCommand(ctx context.Context, ref CommandRef) (console.Command, error) {
+	cmd, err := c.api().Command(ctx, ref.Serial, ref.CommandID)
+	if err != nil {
+		return console.Command{}, classifyConsole(ref.Serial, "read command "+ref.CommandID, err)
+	}
+	switch cmd.Status {
+	case console.CommandCompleted:
+		return cmd, nil
+	case console.CommandFailed:
+		msg := "the device reported the command as failed"
+		if cmd.Error != nil {
+			msg = cmd.Error.Message
+		}
+		return cmd, temporal.NewNonRetryableApplicationError("device "+ref.Serial+": "+cmd.Type+": "+msg, ErrCommandFailed, nil)
+	}
+	return cmd, notYet("device %s: %s is %s: waiting for the device to check in", ref.Serial, cmd.Type, cmd.Status)
+}
+
+// AwaitGreyedOut succeeds once the console shows the device greyed-out (取消線).
+func (c *Console) AwaitGreyedOut(ctx context.Context, serial string) (console.Device, error) {
+	d, err := c.ReadDevice(ctx, serial)
+	if err != nil {
+		return d, err
+	}
+	if d.Status != console.StatusGreyedOut {
+		return d, notYet("device %s is still %s (last check-in %s): waiting for it to show greyed-out",
+			serial, d.Status, d.LastCheckIn.Format("2006-01-02 15:04 MST"))
+	}
+	return d, nil
+}
+
+// DeleteRecord re-reads lost mode right before deleting, so a device is never deleted while lost
+// mode is on (it could never leave lost mode), then sends the delete of the record.
+func (c *Console) DeleteRecord(ctx context.Context, in DeleteInput) (console.Command, error) {
+	d, err := c.ReadDevice(ctx, in.Serial)
+	if err != nil {
+		return console.Command{}, err
+	}
+	if d.LostMode && !in.WipedFirst {
+		return console.Command{}, temporal.NewNonRetryableApplicationError(
+			"device "+in.Serial+" is in lost mode (紛失モード): deleting it now would make lost mode impossible to turn off; turn lost mode off first",
+			ErrLostModeOn, nil)
+	}
+	req := console.CommandRequest{Type: console.CmdDeleteDevice, RemoveAutoInstalledApps: in.RemoveAutoInstalledApps, Confirmation: "YES"}
+	step := procedure.DeleteManagedRecord
+	if in.GreyedOut {
+		req = console.CommandRequest{Type: console.CmdPurgeDevice, Confirmation: "YES"}
+		step = procedure.DeleteGreyedOutRecord
+	}
+	return c.SendCommand(ctx, CommandInput{Serial: in.Serial, Step: step, IdempotencyKey: in.IdempotencyKey, Command: req})
+}
+
+// AwaitRecordGone succeeds once the record has disappeared from the Devices list.
+func (c *Console) AwaitRecordGone(ctx context.Context, serial string) error {
+	d, err := c.api().Device(ctx, serial)
+	if console.CodeOf(err) == console.CodeDeviceNotFound {
+		return nil
+	}
+	if err != nil {
+		return classifyConsole(serial, "read the device record", err)
+	}
+	return notYet("device %s: the record is still listed (%s): waiting for the deletion to finish", serial, d.Status)
+}
+
+func (c *Console) api() console.API {
+	if c == nil || c.API == nil {
+		return unconfiguredConsole{}
+	}
+	return c.API
+}
+
+// unconfiguredConsole answers every call of a worker that has no console endpoint (operator mode
+// only) with a clear, non-retryable error.
+type unconfiguredConsole struct{}
+
+var errNoConsole = temporal.NewNonRetryableApplicationError(
+	"this worker has no console endpoint (CONSOLE_URL): run the device in operator mode", ErrNotConfigured, nil)
+
+func (unconfiguredConsole) Device(context.Context, string) (console.Device, error) {
+	return console.Device{}, errNoConsole
+}
+func (unconfiguredConsole) SendCommand(context.Context, string, string, console.CommandRequest) (console.Command, error) {
+	return console.Command{}, errNoConsole
+}
+func (unconfiguredConsole) Command(context.Context, string, string) (console.Command, error) {
+	return console.Command{}, errNoConsole
+}
+
+// IsType reports whether err carries an application error of the given type.
+func IsType(err error, typ string) bool {
+	var ae *temporal.ApplicationError
+	return errors.As(err, &ae) && ae.Type() == typ
+}

@@ -1,0 +1,262 @@
+// Package config reads Offboard's settings from environment variables. Temporal settings use the
+// Temporal CLI's own variable names, so one worker reaches a dev server, a self-hosted cluster or
+// Temporal Cloud with the environment an operator already has. Every variable is documented by
+// Variables; secrets (tagged `secret:"true"`) never appear in Redacted output or in errors.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/kelseyhightower/envconfig"
+)
+
+// Temporal is the connection to a Temporal service.
+type Temporal struct {
+	Address   string `envconfig:"TEMPORAL_ADDRESS" default:"localhost:7233"`
+	Namespace string `envconfig:"TEMPORAL_NAMESPACE" default:"default"`
+	// APIKey authenticates to Temporal Cloud (or any server that takes one); TLS is then on.
+	APIKey string `envconfig:"TEMPORAL_API_KEY" secret:"true"`
+	TLS    bool   `envconfig:"TEMPORAL_TLS"`
+	// Client certificate and key for mutual TLS; both or neither.
+	TLSCertPath string `envconfig:"TEMPORAL_TLS_CLIENT_CERT_PATH"`
+	TLSKeyPath  string `envconfig:"TEMPORAL_TLS_CLIENT_KEY_PATH"`
+	// CA that signed the server's certificate, when it is not in the system pool.
+	TLSCACertPath              string `envconfig:"TEMPORAL_TLS_SERVER_CA_CERT_PATH"`
+	TLSServerName              string `envconfig:"TEMPORAL_TLS_SERVER_NAME"`
+	TLSDisableHostVerification bool   `envconfig:"TEMPORAL_TLS_DISABLE_HOST_VERIFICATION"`
+}
+
+// TLSEnabled reports whether the connection uses TLS: asked for, or implied by a TLS setting.
+// An API key turns TLS on as well (the SDK does that itself).
+func (t Temporal) TLSEnabled() bool {
+	return t.TLS || t.TLSCertPath != "" || t.TLSKeyPath != "" || t.TLSCACertPath != "" ||
+		t.TLSServerName != "" || t.TLSDisableHostVerification
+}
+
+// Console modes: who carries out a console step.
+const (
+	ConsoleModeAutomated = "automated" // the console endpoint, through activities
+	ConsoleModeOperator  = "operator"  // a person in CLOMO PANEL, confirming through complete-step
+)
+
+// Console is the console API endpoint (the simulator, or an adapter in front of CLOMO).
+type Console struct {
+	URL       string `envconfig:"CONSOLE_URL" default:"http://127.0.0.1:8088"`
+	TokenFile string `envconfig:"CONSOLE_TOKEN_FILE"`
+	// Token is the bearer token; LoadWorker fills it from TokenFile when that is set.
+	Token     string  `envconfig:"CONSOLE_TOKEN" secret:"true"`
+	Mode      string  `envconfig:"CONSOLE_MODE" default:"automated"`
+	RateLimit float64 `envconfig:"CONSOLE_RATE_LIMIT" default:"20"`
+}
+
+// Apple is the Apple Business API (Apple School and Business Manager API) account.
+type Apple struct {
+	ClientID       string  `envconfig:"APPLE_CLIENT_ID"`
+	KeyID          string  `envconfig:"APPLE_KEY_ID"`
+	PrivateKeyFile string  `envconfig:"APPLE_PRIVATE_KEY_FILE"`
+	ServerID       string  `envconfig:"APPLE_SERVER_ID"`
+	APIURL         string  `envconfig:"APPLE_API_URL" default:"https://api-business.apple.com"`
+	TokenURL       string  `envconfig:"APPLE_TOKEN_URL" default:"https://account.apple.com/auth/oauth2/token"`
+	RateLimit      float64 `envconfig:"APPLE_RATE_LIMIT" default:"5"`
+}
+
+// Configured reports whether Offboard can call Apple: client ID, key ID, key file and MDM server
+// ID are all set. Without them the abm-unassign step is left to a person.
+func (a Apple) Configured() bool {
+	return a.ClientID != "" && a.KeyID != "" && a.PrivateKeyFile != "" && a.ServerID != ""
+}
+
+// Notify is where Offboard tells people what to do: a webhook, e-mail, or both.
+type Notify struct {
+	// WebhookURL is a secret: chat webhooks carry their credential in the URL.
+	WebhookURL       string `envconfig:"NOTIFY_WEBHOOK_URL" secret:"true"`
+	SMTPHost         string `envconfig:"SMTP_HOST"`
+	SMTPPort         int    `envconfig:"SMTP_PORT" default:"587"`
+	SMTPUsername     string `envconfig:"SMTP_USERNAME"`
+	SMTPPasswordFile string `envconfig:"SMTP_PASSWORD_FILE"`
+	// SMTPPassword is filled from SMTPPasswordFile by LoadWorker when that is set.
+	SMTPPassword  string `envconfig:"SMTP_PASSWORD" secret:"true"`
+	SMTPFrom      string `envconfig:"SMTP_FROM"`
+	OperatorEmail string `envconfig:"NOTIFY_OPERATOR_EMAIL"`
+}
+
+// Worker is everything the worker process reads.
+type Worker struct {
+	Temporal
+	Console
+	Apple
+	Notify
+	LogLevel                   string `envconfig:"LOG_LEVEL" default:"info"`
+	LogFormat                  string `envconfig:"LOG_FORMAT" default:"console"`
+	MaxConcurrentActivities    int    `envconfig:"WORKER_MAX_CONCURRENT_ACTIVITIES" default:"200"`
+	MaxConcurrentWorkflowTasks int    `envconfig:"WORKER_MAX_CONCURRENT_WORKFLOW_TASKS" default:"100"`
+}
+
+// LoadTemporal reads and checks the Temporal connection only (for the starter and tools).
+func LoadTemporal() (Temporal, error) {
+	var t Temporal
+	if err := envconfig.Process("", &t); err != nil {
+		return Temporal{}, fmt.Errorf("config: %w", scrub(err))
+	}
+	if err := t.validate(); err != nil {
+		return Temporal{}, fmt.Errorf("config: %w", err)
+	}
+	return t, nil
+}
+
+// LoadWorker reads and checks the worker's settings, reading the console token and SMTP password
+// from their files when those are given. It reports every problem at once.
+func LoadWorker() (Worker, error) {
+	var w Worker
+	if err := envconfig.Process("", &w); err != nil {
+		return Worker{}, fmt.Errorf("config: %w", scrub(err))
+	}
+	var errs []error
+	var err error
+	if w.Console.Token, err = secretFromFile("CONSOLE_TOKEN", w.Console.Token, w.Console.TokenFile); err != nil {
+		errs = append(errs, err)
+	}
+	if w.SMTPPassword, err = secretFromFile("SMTP_PASSWORD", w.SMTPPassword, w.SMTPPasswordFile); err != nil {
+		errs = append(errs, err)
+	}
+	if err := w.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return Worker{}, fmt.Errorf("config: %w", errors.Join(errs...))
+	}
+	return w, nil
+}
+
+func (t Temporal) validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(t.Address); err != nil {
+		errs = append(errs, fmt.Errorf("TEMPORAL_ADDRESS %q must be host:port", t.Address))
+	}
+	if t.Namespace == "" {
+		errs = append(errs, errors.New("TEMPORAL_NAMESPACE must not be empty"))
+	}
+	if (t.TLSCertPath == "") != (t.TLSKeyPath == "") {
+		errs = append(errs, errors.New("TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH must be set together"))
+	}
+	return errors.Join(errs...)
+}
+
+func (w Worker) validate() error {
+	errs := []error{w.Temporal.validate()}
+	switch w.Console.Mode {
+	case ConsoleModeAutomated, ConsoleModeOperator:
+	default:
+		errs = append(errs, fmt.Errorf("CONSOLE_MODE %q must be %q or %q", w.Console.Mode, ConsoleModeAutomated, ConsoleModeOperator))
+	}
+	errs = append(errs,
+		checkURL("CONSOLE_URL", w.Console.URL, false),
+		checkURL("APPLE_API_URL", w.APIURL, false),
+		checkURL("APPLE_TOKEN_URL", w.TokenURL, false),
+		checkURL("NOTIFY_WEBHOOK_URL", w.WebhookURL, true),
+		positive("CONSOLE_RATE_LIMIT", w.Console.RateLimit),
+		positive("APPLE_RATE_LIMIT", w.Apple.RateLimit),
+		positive("WORKER_MAX_CONCURRENT_ACTIVITIES", float64(w.MaxConcurrentActivities)),
+		positive("WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", float64(w.MaxConcurrentWorkflowTasks)),
+	)
+	if missing := w.Apple.missing(); len(missing) > 0 && len(missing) < 4 {
+		errs = append(errs, fmt.Errorf("the Apple Business account is partly configured: set %s too, or none of the APPLE_ account variables", strings.Join(missing, ", ")))
+	}
+	if w.SMTPPort < 1 || w.SMTPPort > 65535 {
+		errs = append(errs, fmt.Errorf("SMTP_PORT %d is not a TCP port", w.SMTPPort))
+	}
+	if w.SMTPHost != "" && w.SMTPFrom == "" {
+		errs = append(errs, errors.New("SMTP_FROM must be set when SMTP_HOST is"))
+	}
+	switch w.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("LOG_LEVEL %q must be debug, info, warn or error", w.LogLevel))
+	}
+	switch w.LogFormat {
+	case "console", "json":
+	default:
+		errs = append(errs, fmt.Errorf("LOG_FORMAT %q must be console or json", w.LogFormat))
+	}
+	return errors.Join(errs...)
+}
+
+func (a Apple) missing() []string {
+	var m []string
+	for _, v := range []struct{ name, value string }{
+		{"APPLE_CLIENT_ID", a.ClientID}, {"APPLE_KEY_ID", a.KeyID},
+		{"APPLE_PRIVATE_KEY_FILE", a.PrivateKeyFile}, {"APPLE_SERVER_ID", a.ServerID},
+	} {
+		if v.value == "" {
+			m = append(m, v.name)
+		}
+	}
+	return m
+}
+
+// checkURL accepts an absolute http(s) URL. The value is not echoed when it is a secret, and a
+// URL's user info never is.
+func checkURL(name, value string, secret bool) error {
+	if value == "" {
+		if secret { // the optional ones are the secret ones
+			return nil
+		}
+		return fmt.Errorf("%s must not be empty", name)
+	}
+	u, err := url.Parse(value)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // url.Error repeats the URL
+		}
+		return fmt.Errorf("%s does not parse as a URL: %v", name, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if secret {
+			return fmt.Errorf("%s must be an absolute http or https URL", name)
+		}
+		return fmt.Errorf("%s %q must be an absolute http or https URL", name, u.Redacted())
+	}
+	return nil
+}
+
+func positive(name string, v float64) error {
+	if v <= 0 {
+		return fmt.Errorf("%s must be greater than 0, not %v", name, v)
+	}
+	return nil
+}
+
+// secretFromFile returns the secret named name, read from file when file is set (trailing
+// newlines trimmed, as editors and `echo` add them). Setting both is a mistake worth stopping on.
+func secretFromFile(name, value, file string) (string, error) {
+	if file == "" {
+		return value, nil
+	}
+	if value != "" {
+		return "", fmt.Errorf("%s and %s_FILE are both set: keep one", name, name)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("%s_FILE: %w", name, err)
+	}
+	s := strings.TrimRight(string(b), "\r\n")
+	if s == "" {
+		return "", fmt.Errorf("%s_FILE %s is empty", name, file)
+	}
+	return s, nil
+}
+
+// scrub drops the value from envconfig's parse errors, so a mistyped secret is not logged.
+func scrub(err error) error {
+	var pe *envconfig.ParseError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: cannot read the value as %s", pe.KeyName, pe.TypeName)
+	}
+	return err
+}

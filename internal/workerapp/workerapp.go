@@ -1,0 +1,121 @@
+// Package workerapp wires the worker: it builds the outside clients from the configuration and
+// runs one Temporal worker per task queue (offboarding, clomo-console, apple-business), so each
+// outside system has a server-side rate limit that holds across any number of worker processes.
+// The worker binary, the integration tests and the benchmarks all start workers through it.
+package workerapp
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.uber.org/zap"
+
+	"github.com/offboard/offboard/activities"
+	"github.com/offboard/offboard/internal/applebusiness"
+	"github.com/offboard/offboard/internal/config"
+	"github.com/offboard/offboard/internal/console"
+	"github.com/offboard/offboard/internal/notify"
+	"github.com/offboard/offboard/workflows"
+)
+
+// Activities are the activity structs a worker registers.
+type Activities struct {
+	Console *activities.Console
+	Apple   *activities.Apple
+	Notify  *activities.Notify
+	Worker  *activities.Worker
+}
+
+// NewActivities builds the clients named by the configuration.
+func NewActivities(cfg config.Worker, logger *zap.Logger) (Activities, error) {
+	httpClient := &http.Client{Timeout: 20 * time.Second}
+	acts := Activities{
+		Console: &activities.Console{},
+		Apple:   &activities.Apple{ServerID: cfg.Apple.ServerID},
+		Worker:  &activities.Worker{Info: activities.WorkerInfo{ConsoleMode: cfg.Console.Mode, AppleConfigured: cfg.Apple.Configured(), AppleServerID: cfg.Apple.ServerID}},
+	}
+	if cfg.Console.URL != "" {
+		c, err := console.New(console.Config{BaseURL: cfg.Console.URL, Token: cfg.Console.Token, HTTPClient: httpClient, UserAgent: "offboard-worker"})
+		if err != nil {
+			return Activities{}, fmt.Errorf("console client: %w", err)
+		}
+		acts.Console.API = c
+	}
+	if cfg.Apple.Configured() {
+		key, err := applebusiness.LoadPrivateKey(cfg.Apple.PrivateKeyFile)
+		if err != nil {
+			return Activities{}, err
+		}
+		c, err := applebusiness.New(applebusiness.Config{ClientID: cfg.Apple.ClientID, KeyID: cfg.Apple.KeyID, PrivateKey: key,
+			ServerID: cfg.Apple.ServerID, APIBaseURL: cfg.Apple.APIURL, TokenURL: cfg.Apple.TokenURL, HTTPClient: httpClient})
+		if err != nil {
+			return Activities{}, fmt.Errorf("apple business client: %w", err)
+		}
+		acts.Apple.API = c
+	}
+	notifiers := []notify.Notifier{notify.NewLog(logger)}
+	if cfg.Notify.WebhookURL != "" {
+		notifiers = append(notifiers, notify.NewWebhook(cfg.Notify.WebhookURL, httpClient))
+	}
+	if cfg.Notify.SMTPHost != "" {
+		notifiers = append(notifiers, notify.NewSMTP(notify.SMTPConfig{Host: cfg.Notify.SMTPHost, Port: cfg.Notify.SMTPPort,
+			Username: cfg.Notify.SMTPUsername, Password: cfg.Notify.SMTPPassword, From: cfg.Notify.SMTPFrom, To: cfg.Notify.OperatorEmail}))
+	}
+	acts.Notify = &activities.Notify{Notifier: notify.Multi(notifiers...)}
+	return acts, nil
+}
+
+// Options tune the workers.
+type Options struct {
+	ConsoleRate                float64 // console activities per second, across every worker
+	AppleRate                  float64 // Apple Business activities per second, across every worker
+	MaxConcurrentActivities    int
+	MaxConcurrentWorkflowTasks int
+}
+
+// OptionsFrom reads the worker options from the configuration.
+func OptionsFrom(cfg config.Worker) Options {
+	return Options{ConsoleRate: cfg.Console.RateLimit, AppleRate: cfg.Apple.RateLimit,
+		MaxConcurrentActivities: cfg.MaxConcurrentActivities, MaxConcurrentWorkflowTasks: cfg.MaxConcurrentWorkflowTasks}
+}
+
+// Register adds the workflows and the activities of the offboarding queue to w.
+func Register(w worker.Registry, acts Activities) {
+	w.RegisterWorkflow(workflows.DeviceOffboarding)
+	w.RegisterActivity(acts.Notify)
+	w.RegisterActivity(acts.Worker)
+}
+
+// Start starts the three workers and returns a function that stops them.
+func Start(c client.Client, acts Activities, opts Options) (stop func(), err error) {
+	main := worker.New(c, workflows.TaskQueue, worker.Options{
+		MaxConcurrentActivityExecutionSize:     opts.MaxConcurrentActivities,
+		MaxConcurrentWorkflowTaskExecutionSize: opts.MaxConcurrentWorkflowTasks,
+	})
+	Register(main, acts)
+	consoleW := worker.New(c, workflows.ConsoleTaskQueue, worker.Options{
+		TaskQueueActivitiesPerSecond: opts.ConsoleRate, MaxConcurrentActivityExecutionSize: opts.MaxConcurrentActivities,
+	})
+	consoleW.RegisterActivity(acts.Console)
+	appleW := worker.New(c, workflows.AppleTaskQueue, worker.Options{
+		TaskQueueActivitiesPerSecond: opts.AppleRate, MaxConcurrentActivityExecutionSize: opts.MaxConcurrentActivities,
+	})
+	appleW.RegisterActivity(acts.Apple)
+	started := []worker.Worker{}
+	stop = func() {
+		for _, w := range started {
+			w.Stop()
+		}
+	}
+	for _, w := range []worker.Worker{main, consoleW, appleW} {
+		if err := w.Start(); err != nil {
+			stop()
+			return nil, err
+		}
+		started = append(started, w)
+	}
+	return stop, nil
+}

@@ -1,0 +1,342 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"github.com/offboard/offboard/internal/procedure"
+	"github.com/offboard/offboard/workflows"
+)
+
+// start starts DeviceOffboarding for one device, after the typed confirmation.
+func (c *cli) start(ctx context.Context, args []string) error {
+	fs := c.flags("start", "--serial S --enrollment E --wipe|--no-wipe [flags]")
+	var rf requestFlags
+	rf.register(fs)
+	mode := fs.String("mode", "", "console mode for this device: automated | operator (default: the worker's CONSOLE_MODE)")
+	contact := fs.String("contact", "", "the device user's e-mail, for on-device steps and reminders")
+	by := fs.String("requested-by", envOr("USER", "starter"), "who asks (an HR ticket, your name)")
+	yes := fs.Bool("yes", false, "confirm the wipe and delete without typing the serial (for pipelines)")
+	wait := fs.Bool("wait", false, "wait until the device has finished and print its outcome")
+	var t timingFlags
+	t.register(fs)
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	req, err := rf.request()
+	if err != nil {
+		return err
+	}
+	plan, err := procedure.Plan(req)
+	if err != nil {
+		return err
+	}
+	serial := strings.ToUpper(strings.TrimSpace(req.Serial))
+	if !*yes {
+		printPlan(c.stderr, serial, plan)
+		if err := c.confirm(serial, plan.Path); err != nil {
+			return err
+		}
+	}
+	timing, err := t.timing()
+	if err != nil {
+		return err
+	}
+	tc, err := c.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	in := workflows.DeviceInput{Request: req, ConsoleMode: *mode, Contact: *contact, RequestedBy: *by, Confirmed: true, Timing: timing}
+	run, err := tc.ExecuteWorkflow(ctx, deviceStartOptions(serial, plan.Path, ""), workflows.DeviceWorkflowType, in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return fmt.Errorf("device %s is already being offboarded (workflow %s): see `starter status %s`; a device is never offboarded twice at once",
+			serial, workflows.DeviceWorkflowID(serial), serial)
+	}
+	if err != nil {
+		return fmt.Errorf("device %s: start: %w", serial, err)
+	}
+	fmt.Fprintf(c.stdout, "started %s (run %s): path %s\n", run.GetID(), run.GetRunID(), plan.Path)
+	if !*wait {
+		fmt.Fprintf(c.stdout, "follow it with: starter status %s\n", serial)
+		return nil
+	}
+	var res workflows.DeviceResult
+	err = run.Get(ctx, &res)
+	fmt.Fprintf(c.stdout, "device %s: %s\n", serial, res.Outcome)
+	return err
+}
+
+// deviceStartOptions are the options every caller uses to start a device: the workflow ID is the
+// lock, and a device whose last run failed or was cancelled may be started again.
+func deviceStartOptions(serial, path, fleetID string) client.StartWorkflowOptions {
+	attrs := []temporal.SearchAttributeUpdate{workflows.SADeviceSerial.ValueSet(serial), workflows.SAOffboardPath.ValueSet(path),
+		workflows.SAOffboardStep.ValueSet(string(procedure.Preflight)), workflows.SAWaitingOn.ValueSet(string(procedure.PartyConsole))}
+	if fleetID != "" {
+		attrs = append(attrs, workflows.SAFleetID.ValueSet(fleetID))
+	}
+	return client.StartWorkflowOptions{
+		ID:                       workflows.DeviceWorkflowID(serial),
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		TypedSearchAttributes:    temporal.NewSearchAttributes(attrs...),
+		StaticSummary:            fmt.Sprintf("Offboard %s (%s)", serial, path),
+	}
+}
+
+// confirm asks for the serial to be typed, as CLOMO PANEL asks for "YES".
+func (c *cli) confirm(serial, path string) error {
+	fmt.Fprintf(c.stderr, "\nPath %s deletes the record of %s (and wipes it on a wipe path). Type the serial to confirm: ", path, serial)
+	line, err := bufio.NewReader(c.stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	if strings.ToUpper(strings.TrimSpace(line)) != serial {
+		return fmt.Errorf("device %s: not confirmed, nothing started (type the serial, or pass --yes)", serial)
+	}
+	return nil
+}
+
+// timingFlags shorten the waits (demo, tests); production keeps the defaults.
+type timingFlags struct {
+	checkInPoll, checkInDeadline, operatorReminder, consolePoll, applePoll time.Duration
+	reminders                                                              string
+}
+
+func (t *timingFlags) register(fs interface {
+	DurationVar(*time.Duration, string, time.Duration, string)
+	StringVar(*string, string, string, string)
+}) {
+	d := workflows.DefaultTiming()
+	fs.DurationVar(&t.checkInPoll, "checkin-poll", d.CheckInPoll, "how often a wait on the device reads the console")
+	fs.DurationVar(&t.checkInDeadline, "checkin-deadline", d.CheckInDeadline, "how long the device may take before an operator is asked")
+	fs.StringVar(&t.reminders, "user-reminders", "", "when to remind the device's user, from the start of the wait (e.g. 24h,72h); default 1d,3d,7d,10d")
+	fs.DurationVar(&t.operatorReminder, "operator-reminder", d.OperatorReminder, "how often a person who owes a step is reminded")
+	fs.DurationVar(&t.consolePoll, "console-poll", d.ConsolePoll, "how often a deletion in progress is checked")
+	fs.DurationVar(&t.applePoll, "apple-poll", d.ApplePoll, "how often an Apple Business activity is checked")
+}
+
+func (t *timingFlags) timing() (workflows.Timing, error) {
+	out := workflows.Timing{CheckInPoll: t.checkInPoll, CheckInDeadline: t.checkInDeadline, OperatorReminder: t.operatorReminder,
+		ConsolePoll: t.consolePoll, ApplePoll: t.applePoll}
+	for _, s := range strings.Split(t.reminders, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return out, fmt.Errorf("--user-reminders: %q is not a duration (e.g. 24h)", s)
+		}
+		out.UserReminders = append(out.UserReminders, d)
+	}
+	return out, nil
+}
+
+// status prints one device's status.
+func (c *cli) status(ctx context.Context, args []string) error {
+	fs := c.flags("status", "<serial> [--json] [--history]")
+	asJSON := fs.Bool("json", false, "print the status query's JSON")
+	history := fs.Bool("history", false, "print the audit timeline: who reported what, when")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	serial, err := oneSerial("status", pos)
+	if err != nil {
+		return err
+	}
+	tc, err := c.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	st, err := queryStatus(ctx, tc, serial)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(c.stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		return enc.Encode(st)
+	}
+	printStatus(c.stdout, st, *history)
+	return nil
+}
+
+func queryStatus(ctx context.Context, tc client.Client, serial string) (workflows.DeviceStatus, error) {
+	var st workflows.DeviceStatus
+	resp, err := tc.QueryWorkflow(ctx, workflows.DeviceWorkflowID(serial), "", workflows.QueryStatus)
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return st, fmt.Errorf("device %s: no offboarding workflow (%s): start one with `starter start`", serial, workflows.DeviceWorkflowID(serial))
+	}
+	if err != nil {
+		return st, fmt.Errorf("device %s: status: %w", serial, err)
+	}
+	return st, resp.Get(&st)
+}
+
+func printStatus(w io.Writer, st workflows.DeviceStatus, history bool) {
+	fmt.Fprintf(w, "Device %s  path %s  mode %s  outcome %s\n", st.Serial, st.Path, st.ConsoleMode, st.Outcome)
+	if st.Current != "" {
+		fmt.Fprintf(w, "Now: %s, waiting on %s", st.Current, st.WaitingOn)
+		if st.Since != nil {
+			fmt.Fprintf(w, " since %s", st.Since.Local().Format(time.DateTime))
+		}
+		if st.WaitingFor != "" {
+			fmt.Fprintf(w, ": %s", st.WaitingFor)
+		}
+		fmt.Fprintln(w)
+	}
+	if st.Error != "" {
+		fmt.Fprintf(w, "Error: %s\n", st.Error)
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STEP\tSTATE\tATTEMPTS\tNOTE")
+	for _, s := range st.Steps {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", s.ID, s.State, s.Attempts, s.Note)
+	}
+	_ = tw.Flush()
+	if st.Instruction != "" {
+		fmt.Fprintf(w, "\nWhat to do:\n%s\n", st.Instruction)
+	}
+	if len(st.Choices) > 0 {
+		fmt.Fprintf(w, "\nReport it: starter complete %s %s --outcome %s\n", st.Serial, st.Current, strings.Join(st.Choices, "|"))
+	}
+	if len(st.Warnings) > 0 {
+		fmt.Fprintln(w, "\nWarnings:")
+		for _, warn := range st.Warnings {
+			fmt.Fprintf(w, "  - %s\n", warn)
+		}
+	}
+	if history {
+		fmt.Fprintln(w, "\nHistory:")
+		printTimeline(w, st)
+	}
+}
+
+// printTimeline merges the steps' times and the people's reports into one timeline.
+func printTimeline(w io.Writer, st workflows.DeviceStatus) {
+	type entry struct {
+		at   time.Time
+		line string
+	}
+	var entries []entry
+	for _, s := range st.Steps {
+		if s.StartedAt != nil {
+			entries = append(entries, entry{*s.StartedAt, fmt.Sprintf("%s started", s.ID)})
+		}
+		if s.EndedAt != nil {
+			entries = append(entries, entry{*s.EndedAt, fmt.Sprintf("%s %s %s", s.ID, s.State, s.Note)})
+		}
+	}
+	for _, a := range st.Audit {
+		entries = append(entries, entry{a.Time, fmt.Sprintf("%s reported %s: %s %s", a.By, a.Step, a.Outcome, a.Note)})
+	}
+	slices.SortStableFunc(entries, func(a, b entry) int { return a.at.Compare(b.at) })
+	for _, e := range entries {
+		fmt.Fprintf(w, "  %s  %s\n", e.at.Local().Format(time.DateTime), strings.TrimSpace(e.line))
+	}
+}
+
+// complete sends the complete-step update.
+func (c *cli) complete(ctx context.Context, args []string) error {
+	fs := c.flags("complete", "<serial> <step> [--outcome done] [--note ...] [--by ...]")
+	outcome := fs.String("outcome", procedure.OutcomeDone, "done, or what the console showed (certificates-remain, vpp-license-remains, work-smart, keep-waiting, ...)")
+	note := fs.String("note", "", "a note for the audit")
+	by := fs.String("by", envOr("USER", "operator"), "who carried the step out")
+	confirm := fs.String("confirm", "", `typed confirmation "YES", needed for delete-anyway`)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		return errors.New("complete needs a serial and a step, e.g. starter complete F2LXK0A1HG7J delete-greyed-out-record")
+	}
+	serial := strings.ToUpper(pos[0])
+	tc, err := c.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	report := workflows.StepReport{Step: procedure.StepID(pos[1]), By: *by, Outcome: *outcome, Note: *note, Confirm: *confirm}
+	handle, err := tc.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: workflows.DeviceWorkflowID(serial), UpdateName: workflows.UpdateCompleteStep,
+		Args: []any{report}, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return fmt.Errorf("device %s: %w", serial, err)
+	}
+	var ack string
+	if err := handle.Get(ctx, &ack); err != nil {
+		return fmt.Errorf("device %s: %w", serial, err)
+	}
+	fmt.Fprintln(c.stdout, ack)
+	return nil
+}
+
+// event sends the device-event signal.
+func (c *cli) event(ctx context.Context, args []string) error {
+	fs := c.flags("event", "<serial> <greyed-out|checked-out|record-gone> [--source ...]")
+	source := fs.String("source", "starter", "where the event comes from (an MDM alert, an e-mail)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		return errors.New("event needs a serial and an event (greyed-out, checked-out, record-gone)")
+	}
+	switch pos[1] {
+	case workflows.EventGreyedOut, workflows.EventCheckedOut, workflows.EventRecordGone:
+	default:
+		return fmt.Errorf("unknown event %q: use greyed-out, checked-out or record-gone", pos[1])
+	}
+	tc, err := c.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	serial := strings.ToUpper(pos[0])
+	return tc.SignalWorkflow(ctx, workflows.DeviceWorkflowID(serial), "", workflows.SignalDeviceEvent, workflows.DeviceEvent{Event: pos[1], Source: *source})
+}
+
+// cancel cancels a device's workflow; the workflow records where it stopped.
+func (c *cli) cancel(ctx context.Context, args []string) error {
+	fs := c.flags("cancel", "<serial>")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	serial, err := oneSerial("cancel", pos)
+	if err != nil {
+		return err
+	}
+	tc, err := c.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	if err := tc.CancelWorkflow(ctx, workflows.DeviceWorkflowID(serial), ""); err != nil {
+		return fmt.Errorf("device %s: cancel: %w", serial, err)
+	}
+	fmt.Fprintf(c.stdout, "cancellation requested for %s\n", serial)
+	return nil
+}

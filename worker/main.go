@@ -1,0 +1,61 @@
+// The worker process: it reads its configuration from the environment, connects to Temporal and
+// runs the offboarding workflows and activities until SIGINT or SIGTERM.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"go.uber.org/zap"
+
+	"github.com/offboard/offboard/internal/config"
+	"github.com/offboard/offboard/internal/logging"
+	"github.com/offboard/offboard/internal/temporalclient"
+	"github.com/offboard/offboard/internal/workerapp"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	cfg, err := config.LoadWorker()
+	if err != nil {
+		return err
+	}
+	logger, err := logging.New(cfg.LogLevel, cfg.LogFormat)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = logger.Sync() }()
+	logger.Info("starting worker", zap.Any("config", cfg.Redacted()))
+
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	c, err := temporalclient.Dial(ctx, cfg.Temporal, logging.NewTemporalLogger(logger))
+	if err != nil {
+		return fmt.Errorf("connect to Temporal at %s: %w", cfg.Temporal.Address, err)
+	}
+	defer c.Close()
+
+	acts, err := workerapp.NewActivities(cfg, logger)
+	if err != nil {
+		return err
+	}
+	stop, err := workerapp.Start(c, acts, workerapp.OptionsFrom(cfg))
+	if err != nil {
+		return err
+	}
+	logger.Info("worker running", zap.String("namespace", cfg.Temporal.Namespace), zap.String("consoleMode", cfg.Console.Mode),
+		zap.Bool("appleConfigured", cfg.Apple.Configured()))
+	<-ctx.Done()
+	logger.Info("stopping worker")
+	stop()
+	return nil
+}

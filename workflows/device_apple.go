@@ -1,0 +1,107 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/offboard/offboard/activities"
+	"github.com/offboard/offboard/internal/applebusiness"
+	"github.com/offboard/offboard/internal/procedure"
+)
+
+// maxAppleRounds bounds the activities created for one device before an operator is asked.
+const maxAppleRounds = 5
+
+// unassign carries out §5: unassign the device from this console's MDM server in Apple Business
+// Manager (unassign, never release). Apple's POST is not idempotent, so the activity ID is kept in
+// the workflow's state before polling, and after any failure the assignment is read again before
+// another activity is created.
+func (w *device) unassign(ctx workflow.Context) error {
+	id, serial := procedure.ABMUnassign, w.status.Serial
+	if !w.info.AppleConfigured {
+		if _, err := w.askPerson(ctx, id, procedure.PartyOperator, "unassign the device in Apple Business Manager (no API credentials on this worker)",
+			w.instruction(id), []string{procedure.OutcomeDone}); err != nil {
+			return err
+		}
+		w.finish(ctx, id, StateDone, "")
+		return nil
+	}
+	w.begin(ctx, id, procedure.PartyApple, "unassigning in Apple Business Manager")
+	for round := 1; ; round++ {
+		var a activities.Assignment
+		if err := workflow.ExecuteActivity(callOptions(ctx, AppleTaskQueue, "read Apple assignment of "+serial), appleActs.AssignedServer, serial).Get(ctx, &a); err != nil {
+			return w.appleByHand(ctx, "Apple Business Manager could not be read: "+errMessage(err))
+		}
+		if !a.Assigned {
+			w.finish(ctx, id, StateDone, "Apple Business Manager shows no MDM server")
+			return nil
+		}
+		if w.info.AppleServerID != "" && a.ServerID != w.info.AppleServerID {
+			w.finish(ctx, id, StateSkipped, fmt.Sprintf("assigned to another MDM server (%s) now: not this console's to unassign", a.ServerID))
+			return nil
+		}
+		if round > maxAppleRounds {
+			return w.appleByHand(ctx, fmt.Sprintf("the device is still assigned after %d activities", maxAppleRounds))
+		}
+		if w.status.AppleActID == "" {
+			var act applebusiness.Activity
+			err := workflow.ExecuteActivity(onceOptions(ctx, AppleTaskQueue, "UNASSIGN_DEVICES "+serial), appleActs.Unassign, []string{serial}).Get(ctx, &act)
+			if err != nil {
+				if !retryable(err) {
+					return w.appleByHand(ctx, "Apple refused the unassign: "+errMessage(err))
+				}
+				// Ambiguous: the activity may exist. Wait, then read the assignment again first.
+				w.note(id, "unassign failed ("+errMessage(err)+"): checking the assignment again")
+				if err := workflow.Sleep(ctx, retryDelay(err, round)); err != nil {
+					return err
+				}
+				continue
+			}
+			w.status.AppleActID = act.ID
+			w.note(id, "activity "+act.ID)
+			w.publish(ctx)
+		}
+		var act applebusiness.Activity
+		w.waiting(ctx, id, procedure.PartyApple, "waiting for Apple's activity "+w.status.AppleActID, "", nil)
+		err := workflow.ExecuteActivity(pollOptions(ctx, AppleTaskQueue, "await Apple activity "+w.status.AppleActID, w.timing.ApplePoll),
+			appleActs.AwaitActivity, w.status.AppleActID).Get(ctx, &act)
+		if err != nil && ctx.Err() != nil {
+			return err
+		}
+		if err != nil || act.Status != applebusiness.ActivityCompleted {
+			w.note(id, fmt.Sprintf("activity %s ended %s %s", w.status.AppleActID, act.Status, act.SubStatus))
+			w.status.AppleActID = ""
+		}
+	}
+}
+
+// appleByHand asks an operator to do §5 in Apple Business Manager.
+func (w *device) appleByHand(ctx workflow.Context, why string) error {
+	if _, err := w.askPerson(ctx, procedure.ABMUnassign, procedure.PartyOperator, why, w.instruction(procedure.ABMUnassign),
+		[]string{procedure.OutcomeDone}); err != nil {
+		return err
+	}
+	w.finish(ctx, procedure.ABMUnassign, StateDone, "done by hand in Apple Business Manager")
+	return nil
+}
+
+func retryable(err error) bool {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return !appErr.NonRetryable()
+	}
+	return true // timeouts and transport errors: ambiguous, so check and retry
+}
+
+// retryDelay honours Apple's Retry-After, else backs off with the round.
+func retryDelay(err error, round int) time.Duration {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.NextRetryDelay() > 0 {
+		return appErr.NextRetryDelay()
+	}
+	return time.Duration(round*round) * 5 * time.Second
+}

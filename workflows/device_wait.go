@@ -1,0 +1,212 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/offboard/offboard/internal/notify"
+	"github.com/offboard/offboard/internal/procedure"
+)
+
+// Choices a person is offered when a wait on the device reaches its deadline.
+const (
+	ChoiceKeepWaiting  = "keep-waiting"
+	ChoiceConsoleWipe  = "console-wipe"
+	ChoiceDeleteAnyway = "delete-anyway"
+	ChoiceContinue     = "continue"
+	ChoiceRetry        = "retry"
+)
+
+// longWait is a wait on the device (or its user): hours or days, sometimes forever.
+type longWait struct {
+	step procedure.StepID
+	why  string
+	// poll starts the one activity that polls the console; nil when there is no console to read
+	// (operator mode), and a person reports instead.
+	poll func(ctx workflow.Context) workflow.Future
+	// out receives the poll's result.
+	out any
+	// user is the step whose instructions the device's user is reminded of; "" for none.
+	user procedure.StepID
+	// escalation lists what a person may choose at the deadline besides keep-waiting.
+	escalation []string
+}
+
+// waitOnDevice waits until the poll succeeds (or, without a poll, a person reports done). A
+// device-event signal or a person's report makes it check again at once; the device's user is
+// reminded on schedule; at the deadline an operator chooses what happens, so the wait never
+// fails silently. It returns "done" or the operator's choice from lw.escalation.
+func (w *device) waitOnDevice(ctx workflow.Context, lw longWait) (string, error) {
+	choices := []string{procedure.OutcomeDone}
+	instruction := ""
+	if lw.poll == nil {
+		instruction = w.instruction(lw.step)
+	}
+	w.waiting(ctx, lw.step, procedure.PartyDevice, lw.why, instruction, choices)
+	started := workflow.Now(ctx)
+	deadline := started.Add(w.timing.CheckInDeadline)
+	reminded := 0
+
+	var poll workflow.Future
+	var cancelPoll workflow.CancelFunc
+	startPoll := func() {
+		if lw.poll == nil {
+			return
+		}
+		var pctx workflow.Context
+		pctx, cancelPoll = workflow.WithCancel(ctx)
+		poll = lw.poll(pctx)
+	}
+	stopPoll := func() {
+		if poll != nil {
+			cancelPoll()
+			_ = poll.Get(ctx, nil)
+			poll = nil
+		}
+	}
+	startPoll()
+	defer stopPoll()
+
+	for {
+		next := deadline
+		if lw.user != "" && reminded < len(w.timing.UserReminders) {
+			if at := started.Add(w.timing.UserReminders[reminded]); at.Before(next) {
+				next = at
+			}
+		}
+		timerCtx, cancelTimer := workflow.WithCancel(ctx)
+		timer := workflow.NewTimerWithOptions(timerCtx, max(next.Sub(workflow.Now(ctx)), time.Millisecond),
+			workflow.TimerOptions{Summary: "next reminder or deadline"})
+		var polled, fired, woke bool
+		var pollErr error
+		sel := workflow.NewSelector(ctx)
+		if poll != nil {
+			sel.AddFuture(poll, func(f workflow.Future) { polled, pollErr = true, f.Get(ctx, lw.out) })
+		}
+		sel.AddFuture(timer, func(workflow.Future) { fired = true })
+		sel.AddReceive(w.wake, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); woke = true })
+		sel.Select(ctx)
+		if !fired {
+			cancelTimer()
+		}
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
+		switch {
+		case polled:
+			poll = nil
+			if pollErr != nil {
+				return "", pollErr
+			}
+			return procedure.OutcomeDone, nil
+		case woke:
+			if r := w.takeReport(lw.step); r != nil && lw.poll == nil {
+				return r.Outcome, nil
+			}
+			// A signal or a person says it happened: verify now rather than at the next poll.
+			stopPoll()
+			startPoll()
+		case workflow.Now(ctx).Before(deadline):
+			w.remindUser(ctx, lw.user, reminded+1)
+			w.note(lw.step, fmt.Sprintf("user reminded (%d)", reminded+1))
+			reminded++
+		default:
+			choice, err := w.askPerson(ctx, lw.step, procedure.PartyOperator,
+				fmt.Sprintf("no sign from the device after %s: %s", w.timing.CheckInDeadline, lw.why),
+				escalationText(lw.step, w.timing.CheckInDeadline), append([]string{ChoiceKeepWaiting}, lw.escalation...))
+			if err != nil {
+				return "", err
+			}
+			if choice.Outcome != ChoiceKeepWaiting {
+				return choice.Outcome, nil
+			}
+			w.note(lw.step, "operator chose to keep waiting")
+			deadline = workflow.Now(ctx).Add(w.timing.CheckInDeadline)
+			w.waiting(ctx, lw.step, procedure.PartyDevice, lw.why, instruction, choices)
+			stopPoll()
+			startPoll()
+		}
+	}
+}
+
+// askPerson waits for a person (an operator, vendor support) to report a step, reminding them
+// every OperatorReminder. It never times out: the device stays visibly waiting on a named party.
+func (w *device) askPerson(ctx workflow.Context, id procedure.StepID, party procedure.Party, why, instruction string, choices []string) (StepReport, error) {
+	w.waiting(ctx, id, party, why, instruction, choices)
+	w.tellOperator(ctx, id, party, why, instruction, 0)
+	for n := 1; ; n++ {
+		ok, err := workflow.AwaitWithTimeout(ctx, w.timing.OperatorReminder, func() bool {
+			return w.pending != nil && w.pending.Step == id
+		})
+		if err != nil {
+			return StepReport{}, err
+		}
+		if ok {
+			r := w.takeReport(id)
+			w.note(id, fmt.Sprintf("%s reported %s", r.By, r.Outcome))
+			return *r, nil
+		}
+		w.tellOperator(ctx, id, party, why, instruction, n)
+	}
+}
+
+func (w *device) instruction(id procedure.StepID) string {
+	in, ok := procedure.InstructionFor(id, procedure.InstructionOptions{
+		Serial: w.status.Serial, RemoveESIM: w.in.Request.RemoveESIM, RemoveAutoInstalledApps: w.in.Request.RemoveAutoInstalledApps,
+	})
+	if !ok {
+		return ""
+	}
+	return in.Markdown()
+}
+
+func escalationText(id procedure.StepID, after time.Duration) string {
+	return fmt.Sprintf("The device has shown nothing for %s at step `%s`. Choose: **%s** (wait another %s), "+
+		"**%s** (erase it from the console: デバイスを初期化), **%s** (delete the managed record now: the device keeps "+
+		"its MDM profile and restrictions until it is wiped; needs the typed confirmation \"YES\" in the note), "+
+		"or cancel the workflow.", after, id, ChoiceKeepWaiting, after, ChoiceConsoleWipe, ChoiceDeleteAnyway)
+}
+
+// remindUser sends the device's user the instructions of their step again.
+func (w *device) remindUser(ctx workflow.Context, id procedure.StepID, n int) {
+	if id == "" {
+		return
+	}
+	w.sendUser(ctx, id, fmt.Sprintf("Reminder %d: ", n))
+}
+
+func (w *device) sendUser(ctx workflow.Context, id procedure.StepID, prefix string) {
+	in, ok := procedure.InstructionFor(id, procedure.InstructionOptions{Serial: w.status.Serial})
+	if !ok {
+		return
+	}
+	d, _ := procedure.Describe(id)
+	w.send(ctx, notify.Message{
+		Serial: w.status.Serial, Step: string(id), Audience: "user", Contact: w.in.Contact,
+		Subject: prefix + d.Title + " (" + w.status.Serial + ")",
+		TextJA:  in.Text("ja"), TextEN: in.Text("en"),
+	})
+}
+
+func (w *device) tellOperator(ctx workflow.Context, id procedure.StepID, party procedure.Party, why, instruction string, n int) {
+	subject := fmt.Sprintf("Offboard %s: step %s waits on %s", w.status.Serial, id, party)
+	if n > 0 {
+		subject = fmt.Sprintf("Reminder %d: %s", n, subject)
+	}
+	w.send(ctx, notify.Message{
+		Serial: w.status.Serial, Step: string(id), Audience: "operator", Subject: subject,
+		TextEN: why + "\n\n" + instruction,
+		Fields: map[string]string{"waitingOn": string(party), "workflowId": w.id},
+	})
+}
+
+// send delivers a notification; a notification that cannot be delivered is logged, and never
+// stops the procedure.
+func (w *device) send(ctx workflow.Context, m notify.Message) {
+	err := workflow.ExecuteActivity(notifyOptions(ctx, "notify "+m.Audience+": "+m.Step), notifyActs.Send, m).Get(ctx, nil)
+	if err != nil && ctx.Err() == nil {
+		w.logger.Warn("notification not delivered", "step", m.Step, "audience", m.Audience, "error", err)
+	}
+}

@@ -1,0 +1,76 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/offboard/offboard/activities"
+	"github.com/offboard/offboard/internal/console"
+)
+
+// Errors that no retry can fix: the workflow branches on them instead.
+var nonRetryable = []string{
+	activities.ErrLostModeOn, activities.ErrRecordGone, activities.ErrCommandFailed, activities.ErrRefused,
+	activities.ErrNotConfigured, console.CodeCertificatesRemain, console.CodeVPPLicenseRemains,
+	console.CodeWorkSmart, console.CodeNotGreyedOut, console.CodeNotManaged, console.CodeIdempotencyConflict,
+}
+
+// callOptions is for one outside call: retried with back-off until it succeeds or is refused for
+// good. Nothing bounds the retries: the pending activity in the Web UI shows the last error, and
+// an operator who sees the console down for days can cancel.
+func callOptions(ctx workflow.Context, queue, summary string) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:           queue,
+		StartToCloseTimeout: 30 * time.Second,
+		Summary:             summary,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        5 * time.Minute,
+			NonRetryableErrorTypes: nonRetryable,
+		},
+	})
+}
+
+// pollOptions is for a long wait as ONE activity: each attempt reads once and fails with
+// ErrNotYet until the condition holds; the retry policy is the poll interval, so a wait of days
+// adds no history events per poll.
+func pollOptions(ctx workflow.Context, queue, summary string, every time.Duration) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:           queue,
+		StartToCloseTimeout: 30 * time.Second,
+		Summary:             summary,
+		WaitForCancellation: true,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        every,
+			BackoffCoefficient:     1,
+			MaximumInterval:        every,
+			NonRetryableErrorTypes: nonRetryable,
+		},
+	})
+}
+
+// onceOptions is for a call that must not be repeated blindly (Apple's POST is not idempotent):
+// one attempt; the workflow decides what to do after a failure.
+func onceOptions(ctx workflow.Context, queue, summary string) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:           queue,
+		StartToCloseTimeout: 30 * time.Second,
+		Summary:             summary,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+	})
+}
+
+// notifyOptions bounds the retries of a notification: a channel that is down for ten minutes is
+// logged, and the procedure goes on.
+func notifyOptions(ctx workflow.Context, summary string) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:              TaskQueue,
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: 10 * time.Minute,
+		Summary:                summary,
+		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+	})
+}
