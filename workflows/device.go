@@ -274,10 +274,11 @@ func (w *device) fail(ctx workflow.Context, id procedure.StepID, err error) erro
 	return rejected(err.Error())
 }
 
-// runPlan carries out the planned steps after pre-flight.
+// runPlan carries out the steps after pre-flight, in the order the status shows them: the plan,
+// with the steps a branch or an operator's choice inserted where they run.
 func (w *device) runPlan(ctx workflow.Context) error {
-	for i := 0; i < len(w.plan.Steps); i++ {
-		id := w.plan.Steps[i]
+	for i := 0; i < len(w.status.Steps); i++ {
+		id := w.status.Steps[i].ID
 		if w.step(id).State == StateDone || w.step(id).State == StateSkipped {
 			continue
 		}
@@ -310,7 +311,10 @@ func (w *device) runStep(ctx workflow.Context, id procedure.StepID) error {
 		}
 		return w.consoleCommand(ctx, id, removeProfileRequest(w.restrictionsProfiles), true)
 	case procedure.RemoveProfiles:
-		return w.consoleCommand(ctx, id, removeProfileRequest(nil), true)
+		// Before a delete of the managed record (keep/ade-restricted) the profiles must be gone
+		// first; on the other paths the user's removal of the MDM profile (3-2) removes them anyway,
+		// so the user is told at once rather than after a check-in.
+		return w.consoleCommand(ctx, id, removeProfileRequest(nil), w.plan.Has(procedure.DeleteManagedRecord))
 	case procedure.DisableLostMode:
 		return w.disableLostMode(ctx)
 	case procedure.ConsoleWipe:

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"math"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -17,6 +18,9 @@ var nonRetryable = []string{
 	console.CodeWorkSmart, console.CodeNotGreyedOut, console.CodeNotManaged, console.CodeIdempotencyConflict,
 }
 
+// unlimited is spelled out: the server reads 0 as unlimited, the test environment as 10.
+const unlimited = math.MaxInt32
+
 // callOptions is for one outside call: retried with back-off until it succeeds or is refused for
 // good. Nothing bounds the retries: the pending activity in the Web UI shows the last error, and
 // an operator who sees the console down for days can cancel.
@@ -29,6 +33,7 @@ func callOptions(ctx workflow.Context, queue, summary string) workflow.Context {
 			InitialInterval:        time.Second,
 			BackoffCoefficient:     2,
 			MaximumInterval:        5 * time.Minute,
+			MaximumAttempts:        unlimited,
 			NonRetryableErrorTypes: nonRetryable,
 		},
 	})
@@ -47,6 +52,7 @@ func pollOptions(ctx workflow.Context, queue, summary string, every time.Duratio
 			InitialInterval:        every,
 			BackoffCoefficient:     1,
 			MaximumInterval:        every,
+			MaximumAttempts:        unlimited,
 			NonRetryableErrorTypes: nonRetryable,
 		},
 	})

@@ -46,6 +46,9 @@ func (c *Client) String() string {
 	return fmt.Sprintf("applebusiness.Client{ClientID: %q, ServerID: %q, API: %s}", c.cfg.ClientID, c.cfg.ServerID, c.cfg.APIBaseURL)
 }
 
+// GoString is String, so %#v shows no secret either.
+func (c *Client) GoString() string { return c.String() }
+
 // TokensFetched is how many access tokens the client has obtained so far.
 func (c *Client) TokensFetched() int { return c.tokens.count() }
 

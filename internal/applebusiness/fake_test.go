@@ -92,7 +92,11 @@ func (f *fakeApple) token(w http.ResponseWriter, r *http.Request) {
 		"client_assertion_type": ClientAssertionType, "scope": "business.api"}
 	for k, v := range want {
 		if got := r.PostForm.Get(k); got != v {
-			f.refuse(w, "invalid_request", fmt.Sprintf("%s = %q, want %q", k, got, v))
+			code := "invalid_request"
+			if k == "client_id" {
+				code = "invalid_client"
+			}
+			f.refuse(w, code, fmt.Sprintf("%s = %q, want %q", k, got, v))
 			return
 		}
 	}
@@ -134,7 +138,7 @@ func (f *fakeApple) verify(assertion string) string {
 	}
 	var claims struct {
 		Sub, Iss, Aud, Jti string
-		Iat, Exp          int64
+		Iat, Exp           int64
 	}
 	if err := decodeSegment(parts[1], &claims); err != nil {
 		return "claims: " + err.Error()

@@ -99,6 +99,8 @@ func (e *APIError) Hint() string {
 	case "invalid_client", "invalid_grant", "unauthorized_client":
 		// OAuth errors of the token endpoint (RFC 6749 §5.2).
 		return "Apple refused the client assertion: check APPLE_CLIENT_ID, APPLE_KEY_ID and APPLE_PRIVATE_KEY_FILE belong to the same API account, the key is not revoked, and this host's clock is right"
+	case "invalid_request", "unsupported_grant_type":
+		return "the token endpoint refused the request's form: check APPLE_TOKEN_URL is Apple's token endpoint (https://account.apple.com/auth/oauth2/token)"
 	case "invalid_scope":
 		return "Apple refused the scope: an Apple Business Manager API account needs scope business.api (school.api is Apple School Manager's)"
 	}

@@ -101,6 +101,10 @@ var (
 		EN: "If the device refuses to erase, its restrictions profile probably disallows \"Allow Erase All Content and Settings (supervised only)\". " +
 			"If that configuration profile (the restrictions profile) is still on the device, it must be removed first.",
 	}
+	lblVPPRemains = Label{
+		JA: "「VPPアプリケーションライセンス (デバイス向け)が付与されているため完全に削除できません。 VPPアプリケーションライセンスの剥奪後、削除を実施してください。」と表示された場合の対処方法は以下のとおりです。",
+		EN: "The delete (4-2) stopped because VPP app licenses (device-assigned) remain: first update the app license counts, then revoke the device's VPP licenses; Offboard then retries the delete.",
+	}
 	lblLostMode = Label{
 		JA: "紛失モード設定中にデバイス情報を削除すると、紛失モードを解除できなくなります。デバイスの初期化が必要になりますのでご注意ください。",
 		EN: "Deleting the record while lost mode is on makes lost mode impossible to turn off; the device then has to be erased.",
@@ -315,20 +319,23 @@ func InstructionFor(step StepID, opts InstructionOptions) (Instruction, bool) {
 		in.Steps = []Label{{JA: "証明書発行済みデバイスを CLOMO 管理下から削除する", EN: "Removing a certificate-issued device from CLOMO management", Act: ActFollow, Value: serial}}
 		in.Expect = Label{JA: "証明書が削除され、デバイス情報を削除できる状態になる",
 			EN: "No certificates remain, so the record can be deleted: Offboard then retries the delete (4-2)", NotOnVendorPage: true}
-		in.Caution = []Label{outcomeLabels[OutcomeCertificatesRemain]}
+		in.Caution = []Label{{
+			JA: "本手順の実施途中に、証明書が残っているためデバイス情報が削除できない旨のメッセージが表示される場合は、証明書発行済みデバイスを CLOMO 管理下から削除するを実施してください。",
+			EN: "The delete (4-2) stopped because certificates remain: carry out this procedure, then report done; Offboard retries the delete.",
+		}}
 
 	case RefreshLicenseCounts:
 		in.Title = Label{JA: "アプリケーションライセンス数を更新する", EN: "Update the app license counts"}
 		in.Steps = []Label{{JA: "アプリケーションライセンス数を更新する", EN: "Updating the app license counts", Act: ActFollow}}
 		in.Expect = Label{JA: "アプリケーションライセンス数が最新の状態になる", EN: "The app license counts are up to date", NotOnVendorPage: true}
-		in.Caution = []Label{outcomeLabels[OutcomeVPPLicenseRemains]}
+		in.Caution = []Label{lblVPPRemains}
 
 	case RevokeVPPLicenses:
 		in.Title = Label{JA: "VPP アプリケーションライセンスを剥奪する(デバイス向け)", EN: "Revoke the VPP app licenses (device-assigned)"}
 		in.Steps = []Label{{JA: "VPP アプリケーションライセンスを剥奪する(デバイス向け)", EN: "Revoking VPP app licenses (device-assigned)", Act: ActFollow, Value: serial}}
 		in.Expect = Label{JA: "デバイスに VPP アプリケーションライセンスが付与されていない状態になる",
 			EN: "No VPP app license is assigned to the device: Offboard then retries the delete (4-2)", NotOnVendorPage: true}
-		in.Caution = []Label{outcomeLabels[OutcomeVPPLicenseRemains], lblSupport}
+		in.Caution = []Label{lblVPPRemains, lblSupport}
 
 	case ABMUnassign:
 		in.Where = WhereApple

@@ -1,0 +1,91 @@
+# Offboard. `make help` lists the targets.
+
+TEMPORAL_CLI_VERSION  := v1.5.1
+WORKFLOWCHECK_VERSION := v0.6.0
+
+BIN           := $(CURDIR)/bin
+TEMPORAL      := $(BIN)/temporal
+WORKFLOWCHECK := $(BIN)/workflowcheck
+# Integration tests, the demo and the benchmarks start their dev server from this binary.
+export TEMPORAL_CLI_PATH := $(TEMPORAL)
+
+GO_TEST_FLAGS ?= -race -count=1 -timeout 30m
+BENCH_ARGS    ?=
+
+.DEFAULT_GOAL := help
+
+.PHONY: help build lint fmt-check vet workflowcheck test bench chaos demo devserver devserver-stop \
+	compose-secrets compose-up compose-down clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_\/-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+# The tools are files: built once, when missing. Neither goes into our go.mod.
+$(TEMPORAL):
+	GOBIN=$(BIN) go install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
+
+$(WORKFLOWCHECK):
+	GOBIN=$(BIN) go install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
+
+# Let `make bin/temporal` work as well as the absolute path.
+bin/temporal: $(TEMPORAL) ## the Temporal CLI with its dev server (about 3 min on a cold cache)
+bin/workflowcheck: $(WORKFLOWCHECK) ## the workflow determinism checker
+
+build: ## compile every package and command
+	go build ./...
+
+fmt-check:
+	@unformatted=$$(gofmt -l .); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+
+vet:
+	go vet ./...
+
+workflowcheck: $(WORKFLOWCHECK)
+	$(WORKFLOWCHECK) ./...
+
+lint: fmt-check vet workflowcheck ## gofmt, go vet and workflowcheck, all clean
+
+test: $(TEMPORAL) lint ## lint, then every test with the race detector (integration tests use bin/temporal)
+	go test $(GO_TEST_FLAGS) ./...
+
+bench: $(TEMPORAL) ## run the benchmark (pass flags in BENCH_ARGS="...")
+	go run ./bench $(BENCH_ARGS)
+
+chaos: $(TEMPORAL) ## the benchmark with faults injected, 500 devices
+	go run ./bench --chaos --devices 500
+
+demo: $(TEMPORAL) ## the end-to-end demo against the simulator
+	scripts/demo.sh
+
+devserver: $(TEMPORAL) ## start a local Temporal dev server (state in .offboard/, UI on :8233)
+	scripts/devserver.sh start
+
+devserver-stop: ## stop the local dev server
+	scripts/devserver.sh stop
+
+# docker compose reads the console token and Apple key from these files (dev-only, never committed).
+# They are mounted as they are, so they must be readable by the containers' user (65532); the
+# directory keeps them private on the host.
+COMPOSE_SECRETS := .offboard/compose
+
+compose-secrets: $(COMPOSE_SECRETS)/console-token $(COMPOSE_SECRETS)/apple-private-key.p8 ## make the dev secrets docker-compose.yml needs
+
+$(COMPOSE_SECRETS)/console-token:
+	@mkdir -p -m 700 $(@D)
+	@od -An -N24 -tx1 /dev/urandom | tr -d ' \n' >$@ && chmod 644 $@
+	@echo "wrote $@"
+
+$(COMPOSE_SECRETS)/apple-private-key.p8:
+	@mkdir -p -m 700 $(@D)
+	@openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $@ && chmod 644 $@
+	@echo "wrote $@"
+
+compose-up: compose-secrets ## build and start the whole stack with Docker (Temporal, UI, simulator, worker)
+	docker compose up --build -d
+
+compose-down: ## stop the Docker stack (add ARGS=-v to drop its data)
+	docker compose down $(ARGS)
+
+clean: ## remove built tools and test output (not .offboard/, which holds the dev server's data)
+	rm -rf $(BIN) coverage.out coverage.html

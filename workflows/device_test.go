@@ -1,0 +1,389 @@
+package workflows
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/offboard/offboard/activities"
+	"github.com/offboard/offboard/internal/console"
+	"github.com/offboard/offboard/internal/procedure"
+)
+
+type harness struct {
+	t     *testing.T
+	env   *testsuite.TestWorkflowEnvironment
+	world *fakeWorld
+	ts    testsuite.WorkflowTestSuite
+}
+
+func newHarness(t *testing.T, mode string) *harness {
+	h := &harness{t: t, world: newFakeWorld()}
+	h.env = h.ts.NewTestWorkflowEnvironment()
+	h.env.RegisterWorkflow(DeviceOffboarding)
+	h.env.RegisterActivity(&activities.Console{API: h.world})
+	h.env.RegisterActivity(&activities.Apple{API: h.world, ServerID: fakeServer})
+	h.env.RegisterActivity(&activities.Notify{Notifier: h.world})
+	h.env.RegisterActivity(&activities.Worker{Info: activities.WorkerInfo{ConsoleMode: mode, AppleConfigured: true, AppleServerID: fakeServer}})
+	return h
+}
+
+func (h *harness) run(req procedure.Request, mutate ...func(*DeviceInput)) (DeviceResult, error) {
+	in := DeviceInput{Request: req, Confirmed: true, Contact: "user@example.com"}
+	for _, m := range mutate {
+		m(&in)
+	}
+	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: DeviceWorkflowID(req.Serial)})
+	h.env.ExecuteWorkflow(DeviceOffboarding, in)
+	if !h.env.IsWorkflowCompleted() {
+		h.t.Fatal("workflow did not complete")
+	}
+	var res DeviceResult
+	err := h.env.GetWorkflowError()
+	if err == nil {
+		if gerr := h.env.GetWorkflowResult(&res); gerr != nil {
+			h.t.Fatal(gerr)
+		}
+	}
+	return res, err
+}
+
+func (h *harness) status() DeviceStatus {
+	v, err := h.env.QueryWorkflow(QueryStatus)
+	if err != nil {
+		h.t.Fatalf("status query: %v", err)
+	}
+	var st DeviceStatus
+	if err := v.Get(&st); err != nil {
+		h.t.Fatal(err)
+	}
+	return st
+}
+
+func stepState(steps []StepStatus, id procedure.StepID) string {
+	for _, s := range steps {
+		if s.ID == id {
+			return s.State
+		}
+	}
+	return "absent"
+}
+
+// Every cell of the matrix and both wipe methods: the device ends removed, each destructive
+// command ran exactly once, and only the commands of its path ran.
+func TestEveryPathOfTheMatrix(t *testing.T) {
+	cases := []struct {
+		enrollment string
+		wipe       bool
+		method     procedure.WipeMethod
+		once       []string // console commands accepted exactly once
+		never      []string
+	}{
+		{"ade-restricted", true, procedure.WipeConsole, []string{console.CmdEraseDevice, console.CmdPurgeDevice}, []string{console.CmdDeleteDevice, console.CmdRemoveProfile}},
+		{"ade", true, procedure.WipeConsole, []string{console.CmdEraseDevice, console.CmdPurgeDevice}, []string{console.CmdDeleteDevice}},
+		{"manual", true, procedure.WipeConsole, []string{console.CmdEraseDevice, console.CmdPurgeDevice}, []string{console.CmdDeleteDevice}},
+		{"ade-restricted", true, procedure.WipeDevice, []string{console.CmdRemoveProfile, console.CmdPurgeDevice}, []string{console.CmdEraseDevice, console.CmdDeleteDevice}},
+		{"ade", true, procedure.WipeDevice, []string{console.CmdRemoveProfile, console.CmdPurgeDevice}, []string{console.CmdEraseDevice}},
+		{"manual", true, procedure.WipeDevice, []string{console.CmdRemoveProfile, console.CmdPurgeDevice}, []string{console.CmdEraseDevice}},
+		{"ade-restricted", false, "", []string{console.CmdRemoveProfile, console.CmdDeleteDevice}, []string{console.CmdEraseDevice, console.CmdPurgeDevice}},
+		{"ade", false, "", []string{console.CmdRemoveProfile, console.CmdPurgeDevice}, []string{console.CmdEraseDevice, console.CmdDeleteDevice}},
+		{"manual", false, "", []string{console.CmdRemoveProfile, console.CmdPurgeDevice}, []string{console.CmdEraseDevice, console.CmdDeleteDevice}},
+	}
+	for _, tc := range cases {
+		path := procedure.PathName(tc.wipe, procedure.Enrollment(tc.enrollment))
+		t.Run(path+"/"+string(tc.method), func(t *testing.T) {
+			h := newHarness(t, ModeAutomated)
+			serial := "SER" + strings.ToUpper(strings.NewReplacer("/", "", "-", "").Replace(path)) + "1"
+			serial = serial[:min(len(serial), 20)]
+			h.world.add(serial, tc.enrollment)
+			res, err := h.run(procedure.Request{Serial: serial, Enrollment: procedure.Enrollment(tc.enrollment), Wipe: tc.wipe, WipeMethod: tc.method})
+			if err != nil {
+				t.Fatalf("workflow failed: %v", err)
+			}
+			if res.Outcome != OutcomeRemoved || res.Path != path {
+				t.Fatalf("outcome %s path %s, want removed %s", res.Outcome, res.Path, path)
+			}
+			if !h.world.gone(serial) {
+				t.Error("the console still has the record")
+			}
+			for _, typ := range tc.once {
+				if n := h.world.accepted(serial, typ); n != 1 {
+					t.Errorf("%s accepted %d times, want once", typ, n)
+				}
+			}
+			for _, typ := range tc.never {
+				if n := h.world.accepted(serial, typ); n != 0 {
+					t.Errorf("%s ran on path %s", typ, path)
+				}
+			}
+			wantUnassign := 0
+			if tc.enrollment != "manual" {
+				wantUnassign = 1
+			}
+			if n := h.world.unassignCount(serial); n != wantUnassign {
+				t.Errorf("Apple unassign ran %d times, want %d", n, wantUnassign)
+			}
+			for _, s := range res.Steps {
+				if s.State != StateDone && s.State != StateSkipped {
+					t.Errorf("step %s ended %s", s.ID, s.State)
+				}
+			}
+			st := h.status()
+			if st.WaitingOn != procedure.PartyNone || st.Current != "" {
+				t.Errorf("a finished device still waits: %s on %s", st.Current, st.WaitingOn)
+			}
+		})
+	}
+}
+
+// Lost mode on a path that deletes without wiping: turned off first, never deleted while on.
+func TestLostModeIsTurnedOffBeforeTheDelete(t *testing.T) {
+	h := newHarness(t, ModeAutomated)
+	d := h.world.add("LOST00001", "ade-restricted")
+	d.LostMode = true
+	res, err := h.run(procedure.Request{Serial: "LOST00001", Enrollment: procedure.ADERestricted})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stepState(res.Steps, procedure.DisableLostMode) != StateDone {
+		t.Errorf("disable-lost-mode: %s", stepState(res.Steps, procedure.DisableLostMode))
+	}
+	if d.deletedInLost {
+		t.Fatal("the record was deleted while lost mode was on")
+	}
+	if h.world.accepted("LOST00001", console.CmdDisableLostMode) != 1 || h.world.accepted("LOST00001", console.CmdDeleteDevice) != 1 {
+		t.Error("expected one disable-lost-mode and one delete")
+	}
+}
+
+// Lost mode switched on after pre-flight is caught by the re-check right before the delete.
+func TestLostModeTurnedOnLaterIsCaughtAtTheDelete(t *testing.T) {
+	h := newHarness(t, ModeAutomated)
+	d := h.world.add("LOST00002", "ade")
+	h.env.RegisterDelayedCallback(func() {
+		h.world.mu.Lock()
+		d.LostMode = true
+		h.world.mu.Unlock()
+	}, time.Second)
+	res, err := h.run(procedure.Request{Serial: "LOST00002", Enrollment: procedure.ADE})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.deletedInLost || stepState(res.Steps, procedure.DisableLostMode) != StateDone {
+		t.Fatalf("lost mode not handled: deletedInLost=%t steps=%v", d.deletedInLost, res.Steps)
+	}
+}
+
+// 4-2 error branches: certificates, then a VPP license, each handled once, then the delete.
+func TestGreyedOutDeleteErrorBranches(t *testing.T) {
+	h := newHarness(t, ModeAutomated)
+	d := h.world.add("BRANCH001", "manual")
+	d.purgeErrors = []string{console.CodeCertificatesRemain, console.CodeVPPLicenseRemains}
+	res, err := h.run(procedure.Request{Serial: "BRANCH001", Enrollment: procedure.Manual, Wipe: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []procedure.StepID{procedure.RemoveCertificates, procedure.RefreshLicenseCounts, procedure.RevokeVPPLicenses} {
+		if stepState(res.Steps, id) != StateDone {
+			t.Errorf("%s: %s", id, stepState(res.Steps, id))
+		}
+	}
+	order := []procedure.StepID{}
+	for _, s := range res.Steps {
+		order = append(order, s.ID)
+	}
+	if idx(order, procedure.RevokeVPPLicenses) > idx(order, procedure.DeleteGreyedOutRecord) {
+		t.Errorf("branch steps must stand before the delete: %v", order)
+	}
+	if n := h.world.accepted("BRANCH001", console.CmdPurgeDevice); n != 1 || !h.world.gone("BRANCH001") {
+		t.Errorf("purge accepted %d times; gone=%t", n, h.world.gone("BRANCH001"))
+	}
+}
+
+func idx(ids []procedure.StepID, id procedure.StepID) int {
+	for i, v := range ids {
+		if v == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// A VPP license that survives the revoke goes to vendor support, which a person closes.
+func TestVPPStillFailingGoesToVendorSupport(t *testing.T) {
+	h := newHarness(t, ModeAutomated)
+	d := h.world.add("VENDOR001", "manual")
+	d.purgeErrors = []string{console.CodeVPPLicenseRemains, console.CodeVPPLicenseRemains, console.CodeVPPLicenseRemains}
+	var waiting DeviceStatus
+	h.env.RegisterDelayedCallback(func() {
+		waiting = h.status()
+		// A wrong step is refused with what the workflow waits on.
+		h.env.UpdateWorkflow(UpdateCompleteStep, "u1", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) {
+				if !strings.Contains(err.Error(), "delete-greyed-out-record") {
+					t.Errorf("rejection should name the awaited step: %v", err)
+				}
+			},
+			OnAccept:   func() { t.Error("a report for the wrong step was accepted") },
+			OnComplete: func(any, error) {},
+		}, StepReport{Step: procedure.ABMUnassign, By: "alice", Outcome: "done"})
+		h.world.mu.Lock()
+		delete(h.world.devices, "VENDOR001") // CLOMO support deletes it by data maintenance
+		h.world.mu.Unlock()
+		h.env.UpdateWorkflow(UpdateCompleteStep, "u2", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { t.Errorf("vendor report refused: %v", err) }, OnAccept: func() {}, OnComplete: func(any, error) {},
+		}, StepReport{Step: procedure.DeleteGreyedOutRecord, By: "alice", Outcome: "done", Note: "ticket 4711"})
+	}, 3*24*time.Hour)
+	res, err := h.run(procedure.Request{Serial: "VENDOR001", Enrollment: procedure.Manual, Wipe: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if waiting.WaitingOn != procedure.PartyVendorSupport || waiting.Current != procedure.DeleteGreyedOutRecord {
+		t.Errorf("while waiting: %s on %s, want delete-greyed-out-record on vendor-support", waiting.Current, waiting.WaitingOn)
+	}
+	if res.Outcome != OutcomeRemoved {
+		t.Errorf("outcome %s", res.Outcome)
+	}
+	reminders := 0
+	for _, m := range h.world.notes {
+		if m.Audience == "operator" && strings.Contains(m.Subject, "Reminder") && m.Step == string(procedure.DeleteGreyedOutRecord) {
+			reminders++
+		}
+	}
+	if reminders < 2 {
+		t.Errorf("vendor support waited 3 days with %d reminders, want daily reminders", reminders)
+	}
+	st := h.status()
+	if len(st.Audit) != 1 || st.Audit[0].By != "alice" || st.Audit[0].Note != "ticket 4711" {
+		t.Errorf("audit: %+v", st.Audit)
+	}
+}
+
+// Work Smart cannot be deleted from the console: vendor support, not a retry loop.
+func TestWorkSmartWaitsOnVendorSupport(t *testing.T) {
+	h := newHarness(t, ModeAutomated)
+	d := h.world.add("WSMART001", "ade-restricted")
+	d.WorkSmart = true
+	var st DeviceStatus
+	h.env.RegisterDelayedCallback(func() { st = h.status(); h.env.CancelWorkflow() }, 2*time.Hour)
+	_, err := h.run(procedure.Request{Serial: "WSMART001", Enrollment: procedure.ADERestricted})
+	if err == nil || !strings.Contains(err.Error(), "cancel") {
+		t.Fatalf("want cancellation, got %v", err)
+	}
+	if st.WaitingOn != procedure.PartyVendorSupport {
+		t.Errorf("waiting on %s, want vendor-support", st.WaitingOn)
+	}
+	if n := h.world.accepted("WSMART001", console.CmdDeleteDevice); n != 0 {
+		t.Errorf("delete accepted %d times on a Work Smart device", n)
+	}
+	if final := h.status(); final.Outcome != OutcomeCancelled || final.WaitingOn != procedure.PartyNone {
+		t.Errorf("after cancel: outcome %s waiting on %s", final.Outcome, final.WaitingOn)
+	}
+}
+
+// A device that never checks in: the user is reminded on schedule, and at the deadline an
+// operator is asked, never a silent failure.
+func TestDeviceThatNeverChecksIn(t *testing.T) {
+	h := newHarness(t, ModeAutomated)
+	d := h.world.add("NEVER0001", "ade")
+	d.checkInEvery = 0
+	var atDeadline DeviceStatus
+	h.env.RegisterDelayedCallback(func() {
+		atDeadline = h.status()
+		h.env.UpdateWorkflow(UpdateCompleteStep, "no-confirm", &testsuite.TestUpdateCallback{
+			OnReject: func(error) {}, OnAccept: func() { t.Error("delete-anyway without YES accepted") }, OnComplete: func(any, error) {},
+		}, StepReport{Step: procedure.AwaitGreyedOut, By: "bob", Outcome: ChoiceDeleteAnyway})
+		h.env.UpdateWorkflow(UpdateCompleteStep, "yes", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { t.Errorf("refused: %v", err) }, OnAccept: func() {}, OnComplete: func(any, error) {},
+		}, StepReport{Step: procedure.AwaitGreyedOut, By: "bob", Outcome: ChoiceDeleteAnyway, Confirm: "YES"})
+	}, 15*24*time.Hour)
+	res, err := h.run(procedure.Request{Serial: "NEVER0001", Enrollment: procedure.ADE})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if atDeadline.WaitingOn != procedure.PartyOperator || atDeadline.Current != procedure.AwaitGreyedOut {
+		t.Fatalf("at the deadline: %s on %s, want await-greyed-out on operator", atDeadline.Current, atDeadline.WaitingOn)
+	}
+	for _, c := range []string{ChoiceKeepWaiting, ChoiceConsoleWipe, ChoiceDeleteAnyway} {
+		if !strings.Contains(strings.Join(atDeadline.Choices, ","), c) {
+			t.Errorf("choice %s not offered: %v", c, atDeadline.Choices)
+		}
+	}
+	userMessages := 0
+	for _, m := range h.world.notes {
+		if m.Audience == "user" && m.Step == string(procedure.UserRemoveMDMProfile) {
+			userMessages++
+		}
+	}
+	if want := 1 + len(DefaultTiming().UserReminders); userMessages != want {
+		t.Errorf("user told %d times, want the first message and %d reminders", userMessages, want-1)
+	}
+	if stepState(res.Steps, procedure.DeleteManagedRecord) != StateDone || stepState(res.Steps, procedure.DeleteGreyedOutRecord) != StateSkipped {
+		t.Errorf("delete-anyway should replace 4-2 by 4-1: %v", res.Steps)
+	}
+	if h.world.accepted("NEVER0001", console.CmdDeleteDevice) != 1 || h.world.accepted("NEVER0001", console.CmdPurgeDevice) != 0 {
+		t.Error("want exactly one 4-1 delete and no purge")
+	}
+}
+
+// Pre-flight finds the request does not fit the console: nothing destructive runs.
+func TestPreflightMismatchChangesNothing(t *testing.T) {
+	h := newHarness(t, ModeAutomated)
+	h.world.add("MISFIT001", "ade")
+	_, err := h.run(procedure.Request{Serial: "MISFIT001", Enrollment: procedure.Manual, Wipe: true})
+	if err == nil || !strings.Contains(err.Error(), "enrolled through ADE") || !strings.Contains(err.Error(), "MISFIT001") {
+		t.Fatalf("want a mismatch naming the device, got %v", err)
+	}
+	if len(h.world.sent) != 0 {
+		t.Errorf("commands ran after a failed pre-flight: %+v", h.world.sent)
+	}
+}
+
+func TestUnknownSerialAndMissingConfirmation(t *testing.T) {
+	h := newHarness(t, ModeAutomated)
+	_, err := h.run(procedure.Request{Serial: "NOSUCH001", Enrollment: procedure.Manual, Wipe: true})
+	if err == nil || !strings.Contains(err.Error(), "no record with this serial") {
+		t.Errorf("unknown serial: %v", err)
+	}
+	h = newHarness(t, ModeAutomated)
+	h.world.add("NOCONF001", "manual")
+	_, err = h.run(procedure.Request{Serial: "NOCONF001", Enrollment: procedure.Manual, Wipe: true}, func(in *DeviceInput) { in.Confirmed = false })
+	if err == nil || !strings.Contains(err.Error(), "confirm") || len(h.world.sent) != 0 {
+		t.Errorf("unconfirmed wipe: %v, sent %v", err, h.world.sent)
+	}
+}
+
+// Apple's POST failed ambiguously after creating the activity: the assignment is read again and
+// no second unassign is sent.
+func TestAmbiguousUnassignIsNotRepeated(t *testing.T) {
+	h := newHarness(t, ModeAutomated)
+	h.world.add("APPLE0001", "ade")
+	h.world.postFail = 1
+	if _, err := h.run(procedure.Request{Serial: "APPLE0001", Enrollment: procedure.ADE, Wipe: true}); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.world.unassignCount("APPLE0001"); n != 1 {
+		t.Errorf("unassign sent %d times, want 1", n)
+	}
+}
+
+// An Apple activity that failed is followed by a new one after the assignment is read again.
+func TestFailedAppleActivityIsRetried(t *testing.T) {
+	h := newHarness(t, ModeAutomated)
+	h.world.add("APPLE0002", "ade-restricted")
+	h.world.actFails = 1
+	if _, err := h.run(procedure.Request{Serial: "APPLE0002", Enrollment: procedure.ADERestricted, Wipe: true}); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.world.unassignCount("APPLE0002"); n != 2 {
+		t.Errorf("unassign sent %d times, want 2 (one failed activity, one success)", n)
+	}
+	h.world.mu.Lock()
+	defer h.world.mu.Unlock()
+	if _, still := h.world.assigned["APPLE0002"]; still {
+		t.Error("still assigned")
+	}
+}
