@@ -50,7 +50,7 @@ func classifyConsole(serial, op string, err error) error {
 	if !errors.As(err, &ae) {
 		return fmt.Errorf("device %s: %s: %w", serial, op, err)
 	}
-	msg := fmt.Sprintf("device %s: %s: %s", serial, op, ae.Message)
+	msg := fmt.Sprintf("device %s: %s: %s", serial, op, ae.Error())
 	switch {
 	case ae.Status == 429:
 		return temporal.NewApplicationErrorWithOptions(msg, console.CodeRateLimited,
@@ -74,7 +74,7 @@ func classifyApple(what string, err error) error {
 	if !ok {
 		return fmt.Errorf("apple business: %s: %w", what, err)
 	}
-	msg := fmt.Sprintf("apple business: %s: %s %s", what, ae.Title, ae.Detail)
+	msg := fmt.Sprintf("%s: %s", what, ae.Error())
 	switch {
 	case ae.Status == 429:
 		return temporal.NewApplicationErrorWithOptions(msg, "RateLimited",

@@ -16,10 +16,13 @@
 #   DEVSERVER_WAIT         seconds to wait for health                    (default 60)
 set -euo pipefail
 
+# Paths given in the environment are relative to the caller's directory; defaults to the repo's.
+abs() { case $1 in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac }
+data=${OFFBOARD_DATA:+$(abs "$OFFBOARD_DATA")}
+cli=${TEMPORAL_CLI_PATH:+$(abs "$TEMPORAL_CLI_PATH")}
 cd "$(dirname "$0")/.."
-
-data=${OFFBOARD_DATA:-.offboard}
-cli=${TEMPORAL_CLI_PATH:-bin/temporal}
+data=${data:-.offboard}
+cli=${cli:-bin/temporal}
 ip=${DEVSERVER_IP:-127.0.0.1}
 port=${DEVSERVER_PORT:-7233}
 ui_port=${DEVSERVER_UI_PORT:-8233}
@@ -30,8 +33,9 @@ logfile=$data/temporal.log
 # The search attributes of docs/contract.md (all Keyword).
 search_attributes=(DeviceSerial OffboardPath OffboardStep WaitingOn FleetID)
 
+# server_args sets the array args to the start-dev command line (no mapfile: macOS has bash 3.2).
 server_args() {
-	local args=(
+	args=(
 		server start-dev
 		--db-filename "$data/temporal.db"
 		--sqlite-pragma journal_mode=wal
@@ -46,7 +50,6 @@ server_args() {
 	for sa in "${search_attributes[@]}"; do
 		args+=(--search-attribute "$sa=Keyword")
 	done
-	printf '%s\n' "${args[@]}"
 }
 
 healthy() {
@@ -87,9 +90,11 @@ start() {
 		exit 1
 	fi
 	mkdir -p "$data"
-	mapfile -t args < <(server_args)
-	# setsid: the server outlives this script and any Ctrl-C sent to the shell that ran it.
-	setsid "$cli" "${args[@]}" >>"$logfile" 2>&1 </dev/null &
+	server_args
+	# In its own session (where setsid exists) the server outlives a Ctrl-C sent to this shell.
+	local detach=()
+	if command -v setsid >/dev/null; then detach=(setsid); fi
+	${detach[@]+"${detach[@]}"} "$cli" "${args[@]}" >>"$logfile" 2>&1 </dev/null &
 	local pid=$!
 	echo "$pid" >"$pidfile"
 
@@ -152,7 +157,7 @@ status() {
 run() {
 	need_cli
 	mkdir -p "$data"
-	mapfile -t args < <(server_args)
+	server_args
 	exec "$cli" "${args[@]}"
 }
 

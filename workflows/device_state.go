@@ -136,11 +136,13 @@ func (w *device) publish(ctx workflow.Context) {
 // details renders the status as markdown for the Web UI's "current details".
 func (w *device) details() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "**%s** · path `%s` · %s mode · %s\n\n", w.status.Serial, w.status.Path, w.status.ConsoleMode, w.status.Outcome)
+	// Sprintf and WriteString rather than Fprintf: workflowcheck flags any io.Writer.
+	printf := func(format string, a ...any) { b.WriteString(fmt.Sprintf(format, a...)) }
+	printf("**%s** · path `%s` · %s mode · %s\n\n", w.status.Serial, w.status.Path, w.status.ConsoleMode, w.status.Outcome)
 	if w.status.Current != "" {
-		fmt.Fprintf(&b, "**Now:** `%s`, waiting on **%s**", w.status.Current, w.status.WaitingOn)
+		printf("**Now:** `%s`, waiting on **%s**", w.status.Current, w.status.WaitingOn)
 		if w.status.WaitingFor != "" {
-			fmt.Fprintf(&b, ": %s", w.status.WaitingFor)
+			printf(": %s", w.status.WaitingFor)
 		}
 		b.WriteString("\n\n")
 	}
@@ -149,12 +151,12 @@ func (w *device) details() string {
 		b.WriteString("\n\n")
 	}
 	if len(w.status.Choices) > 0 {
-		fmt.Fprintf(&b, "Report with the `%s` update: `{\"step\": \"%s\", \"by\": \"<you>\", \"outcome\": \"%s\"}`\n\n",
+		printf("Report with the `%s` update: `{\"step\": \"%s\", \"by\": \"<you>\", \"outcome\": \"%s\"}`\n\n",
 			UpdateCompleteStep, w.status.Current, strings.Join(w.status.Choices, "\" | \""))
 	}
 	b.WriteString("| step | state | note |\n|---|---|---|\n")
 	for _, s := range w.status.Steps {
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", s.ID, s.State, strings.ReplaceAll(s.Note, "|", "/"))
+		printf("| %s | %s | %s |\n", s.ID, s.State, strings.ReplaceAll(s.Note, "|", "/"))
 	}
 	return b.String()
 }

@@ -387,3 +387,51 @@ func TestFailedAppleActivityIsRetried(t *testing.T) {
 		t.Error("still assigned")
 	}
 }
+
+// Operator mode: every console step is a person's task, reported through complete-step; an
+// outcome other than done leads into the procedure's branch. Apple stays automated.
+func TestOperatorModeFollowsTheReportedOutcomes(t *testing.T) {
+	h := newHarness(t, ModeAutomated)
+	h.world.add("OPER00001", "ade")
+	outcomes := map[procedure.StepID][]string{procedure.DeleteGreyedOutRecord: {procedure.OutcomeVPPLicenseRemains, procedure.OutcomeDone}}
+	var sawInstruction string
+	for i := 1; i <= 30; i++ {
+		h.env.RegisterDelayedCallback(func() {
+			st := h.status()
+			if st.WaitingOn != procedure.PartyOperator && st.WaitingOn != procedure.PartyDevice {
+				return
+			}
+			if st.Current == procedure.RemoveProfiles {
+				sawInstruction = st.Instruction
+			}
+			outcome := procedure.OutcomeDone
+			if q := outcomes[st.Current]; len(q) > 0 {
+				outcome, outcomes[st.Current] = q[0], q[1:]
+			}
+			h.env.UpdateWorkflow(UpdateCompleteStep, "", &testsuite.TestUpdateCallback{
+				OnReject: func(err error) { t.Errorf("report for %s refused: %v", st.Current, err) }, OnAccept: func() {}, OnComplete: func(any, error) {},
+			}, StepReport{Step: st.Current, By: "carol", Outcome: outcome})
+		}, time.Duration(i)*time.Hour)
+	}
+	res, err := h.run(procedure.Request{Serial: "OPER00001", Enrollment: procedure.ADE}, func(in *DeviceInput) { in.ConsoleMode = ModeOperator })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.world.sent) != 0 {
+		t.Errorf("operator mode sent console commands: %+v", h.world.sent)
+	}
+	for _, id := range []procedure.StepID{procedure.RemoveProfiles, procedure.RefreshLicenseCounts, procedure.RevokeVPPLicenses, procedure.DeleteGreyedOutRecord, procedure.ABMUnassign} {
+		if stepState(res.Steps, id) != StateDone {
+			t.Errorf("%s: %s", id, stepState(res.Steps, id))
+		}
+	}
+	if !strings.Contains(sawInstruction, "構成プロファイルを削除") {
+		t.Errorf("the operator's instruction should quote the vendor's label: %q", sawInstruction)
+	}
+	if n := h.world.unassignCount("OPER00001"); n != 1 {
+		t.Errorf("Apple unassign ran %d times in operator mode with credentials, want 1", n)
+	}
+	if st := h.status(); len(st.Audit) < 6 {
+		t.Errorf("audit has %d entries, want every report: %+v", len(st.Audit), st.Audit)
+	}
+}

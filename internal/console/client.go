@@ -32,10 +32,10 @@ const MaxIdempotencyKey = 200
 // maxBody bounds how much of an answer the client reads.
 const maxBody = 1 << 20
 
-// Config configures a Client. Its String and GoString never show the token.
+// Config configures a Client. Its String and GoString never show the token, nor does JSON.
 type Config struct {
 	BaseURL    string       // e.g. http://127.0.0.1:8080 (the simulator) or a customer's adapter
-	Token      string       // bearer token; see LoadToken
+	Token      string       `json:"-"` // bearer token; see LoadToken
 	HTTPClient *http.Client // nil: a client with DefaultTimeout
 	UserAgent  string       // empty: "offboard"
 }

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -18,13 +19,18 @@ func TestTokenNeverPrinted(t *testing.T) {
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
 		texts = append(texts, fmt.Sprintf(verb, cfg), fmt.Sprintf(verb, &cfg))
 	}
+	js, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts = append(texts, string(js))
 
 	echo := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 401, fmt.Sprintf(`{"error":{"code":"unauthorized","message":"bad header %q"}}`, r.Header.Get("Authorization")))
 	})
 	texts = append(texts, fmt.Sprint(echo), fmt.Sprintf("%+v", echo))
 	ctx := context.Background()
-	_, err := echo.Device(ctx, "S1")
+	_, err = echo.Device(ctx, "S1")
 	texts = append(texts, err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err))
 	_, err = echo.SendCommand(ctx, "S1", "k", CommandRequest{Type: CmdDeleteDevice})
 	texts = append(texts, err.Error())

@@ -19,13 +19,13 @@ import (
 	"time"
 )
 
-// SMTPConfig configures e-mail delivery. Its String never shows the password.
+// SMTPConfig configures e-mail delivery. Its String never shows the password, nor does JSON.
 type SMTPConfig struct {
 	Host         string        // the mail server
 	Port         int           // 0: 587 (submission); STARTTLS is used whenever the server offers it
 	From         string        // the sender, e.g. "Offboard <offboard@example.com>"
 	Username     string        // empty: no AUTH
-	Password     string        // the password (e.g. from SMTP_PASSWORD); PasswordFile wins when set
+	Password     string        `json:"-"` // the password (e.g. from SMTP_PASSWORD); PasswordFile wins when set
 	PasswordFile string        // a file holding the password (e.g. SMTP_PASSWORD_FILE), read at each send
 	To           []string      // fallback recipients, for messages without a Contact (operators)
 	Timeout      time.Duration // 0: 30 s for one delivery

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -208,7 +209,8 @@ func TestSMTPFallbackRecipients(t *testing.T) {
 	if auth != "\x00offboard\x00mail-password-123" {
 		t.Errorf("AUTH PLAIN sent %q, want the password from the file", auth)
 	}
-	if s := fmt.Sprintf("%v %+v %#v", cfg, cfg, NewSMTP(cfg)); strings.Contains(s, "wrong-env-password") {
+	js, _ := json.Marshal(cfg)
+	if s := fmt.Sprintf("%v %+v %#v %s", cfg, cfg, NewSMTP(cfg), js); strings.Contains(s, "wrong-env-password") {
 		t.Errorf("String leaks the password: %s", s)
 	}
 }

@@ -66,6 +66,9 @@ func New(cfg Config) (*Simulator, error) {
 		}
 	}
 	s.clock = cfg.Clock
+	if m, ok := s.clock.(*ManualClock); ok {
+		m.Set(s.st.SimNow) // a test's clock picks up where the state file left simulated time
+	}
 	if s.clock == nil {
 		// Simulated time goes on from where the state file left it: pending check-ins and
 		// deletions neither fire early nor wait out the time the simulator was down.
@@ -105,7 +108,7 @@ func (s *Simulator) AddDevices(specs ...DeviceSpec) error {
 			return fmt.Errorf("simulator: %w", err)
 		}
 		if _, ok := s.st.Devices[specs[i].Serial]; ok || seen[specs[i].Serial] {
-			return fmt.Errorf("simulator: device %s exists already", specs[i].Serial)
+			return fmt.Errorf("simulator: device %s: %w", specs[i].Serial, ErrDeviceExists)
 		}
 		seen[specs[i].Serial] = true
 	}

@@ -61,8 +61,12 @@ func NewActivities(cfg config.Worker, logger *zap.Logger) (Activities, error) {
 		notifiers = append(notifiers, notify.NewWebhook(cfg.Notify.WebhookURL, httpClient))
 	}
 	if cfg.Notify.SMTPHost != "" {
-		notifiers = append(notifiers, notify.NewSMTP(notify.SMTPConfig{Host: cfg.Notify.SMTPHost, Port: cfg.Notify.SMTPPort,
-			Username: cfg.Notify.SMTPUsername, Password: cfg.Notify.SMTPPassword, From: cfg.Notify.SMTPFrom, To: cfg.Notify.OperatorEmail}))
+		smtp := notify.SMTPConfig{Host: cfg.Notify.SMTPHost, Port: cfg.Notify.SMTPPort,
+			Username: cfg.Notify.SMTPUsername, Password: cfg.Notify.SMTPPassword, From: cfg.Notify.SMTPFrom}
+		if cfg.Notify.OperatorEmail != "" {
+			smtp.To = []string{cfg.Notify.OperatorEmail}
+		}
+		notifiers = append(notifiers, notify.NewSMTP(smtp))
 	}
 	acts.Notify = &activities.Notify{Notifier: notify.Multi(notifiers...)}
 	return acts, nil

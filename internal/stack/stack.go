@@ -1,0 +1,142 @@
+// Package stack runs Offboard's embedded default in one process: the simulator on a loopback
+// port and the workers, wired with the same clients and task queues as production. The
+// integration tests and the benchmarks stand on it; the demo runs the same pieces as processes.
+package stack
+
+import (
+	"crypto/ecdsa"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+
+	"github.com/offboard/offboard/internal/config"
+	"github.com/offboard/offboard/internal/simulator"
+	"github.com/offboard/offboard/internal/workerapp"
+)
+
+// Options shape the stack.
+type Options struct {
+	// TimeScale of the simulator: simulated seconds per real second.
+	TimeScale float64
+	// Dir holds the Apple key and the simulator's state file; it must exist.
+	Dir string
+	// Logger for the workers; nil is silent.
+	Logger *zap.Logger
+	// ConsoleRate and AppleRate are the task-queue rate limits (per second); 0 is 1000.
+	ConsoleRate, AppleRate float64
+}
+
+// Stack is a running simulator, and workers once started.
+type Stack struct {
+	Sim    *simulator.Simulator
+	URL    string // the simulator's base URL
+	cfg    config.Worker
+	server *http.Server
+	logger *zap.Logger
+	stop   func()
+}
+
+const consoleToken = "stack-console-token"
+
+// Start starts the simulator and prepares the worker configuration that points at it.
+func Start(opts Options) (*Stack, error) {
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	key := simulator.NewTestKey()
+	keyFile := filepath.Join(opts.Dir, "apple-key.pem")
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		return nil, err
+	}
+	sim, err := simulator.New(simulator.Config{
+		ConsoleToken: consoleToken, AppleClientID: "BUSINESSAPI.offboard-stack", AppleKeyID: "stack-key",
+		ApplePublicKey: &key.PublicKey, TimeScale: opts.TimeScale, StateFile: filepath.Join(opts.Dir, "simulator.json"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &Stack{Sim: sim, URL: "http://" + ln.Addr().String(), logger: opts.Logger,
+		server: &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}}
+	go func() { _ = s.server.Serve(ln) }()
+	rate := func(v float64) float64 {
+		if v <= 0 {
+			return 1000
+		}
+		return v
+	}
+	s.cfg = config.Worker{
+		Console: config.Console{URL: s.URL, Token: consoleToken, Mode: config.ConsoleModeAutomated, RateLimit: rate(opts.ConsoleRate)},
+		Apple: config.Apple{ClientID: "BUSINESSAPI.offboard-stack", KeyID: "stack-key", PrivateKeyFile: keyFile, ServerID: simulator.DefaultAppleServerID,
+			APIURL: s.URL, TokenURL: s.URL + "/auth/oauth2/token", RateLimit: rate(opts.AppleRate)},
+		Notify:                     config.Notify{WebhookURL: s.URL + "/sim/user-inbox"},
+		MaxConcurrentActivities:    500,
+		MaxConcurrentWorkflowTasks: 200,
+	}
+	return s, nil
+}
+
+// WorkerConfig is the configuration the workers use (and the demo prints as environment).
+func (s *Stack) WorkerConfig() config.Worker { return s.cfg }
+
+// PrivateKey returns nothing secret to callers: the key stays in its file. Key is for tests
+// that build their own Apple client against the simulator.
+func (s *Stack) Key() (*ecdsa.PrivateKey, error) {
+	b, err := os.ReadFile(s.cfg.Apple.PrivateKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		return nil, fmt.Errorf("no PEM block in %s", s.cfg.Apple.PrivateKeyFile)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	return k.(*ecdsa.PrivateKey), nil
+}
+
+// StartWorkers starts the workers on c; StopWorkers stops them (a worker restart is both).
+func (s *Stack) StartWorkers(c client.Client) error {
+	acts, err := workerapp.NewActivities(s.cfg, s.logger)
+	if err != nil {
+		return err
+	}
+	stop, err := workerapp.Start(c, acts, workerapp.OptionsFrom(s.cfg))
+	if err != nil {
+		return err
+	}
+	s.stop = stop
+	return nil
+}
+
+// StopWorkers stops the workers started by StartWorkers.
+func (s *Stack) StopWorkers() {
+	if s.stop != nil {
+		s.stop()
+		s.stop = nil
+	}
+}
+
+// Close stops the workers and the simulator.
+func (s *Stack) Close() error {
+	s.StopWorkers()
+	_ = s.server.Close()
+	return s.Sim.Close()
+}
