@@ -62,9 +62,10 @@ func startDevice(t *testing.T, d device) client.WorkflowRun {
 func startOptions(serial, path string) client.StartWorkflowOptions {
 	return client.StartWorkflowOptions{
 		ID: workflows.DeviceWorkflowID(serial), TaskQueue: workflows.TaskQueue,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		StaticSummary:            "Offboard " + serial + " (" + path + ")",
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		StaticSummary:                            "Offboard " + serial + " (" + path + ")",
 	}
 }
 

@@ -13,6 +13,9 @@ import (
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
+	"go.uber.org/zap"
+
+	"github.com/offboard/offboard/internal/logging"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/offboard/offboard/internal/stack"
@@ -49,7 +52,7 @@ func run(m *testing.M) int {
 	defer cancel()
 	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath: path, ExtraArgs: args, LogLevel: "error",
-		ClientOptions: &client.Options{Namespace: "default", Logger: log.NewStructuredLogger(nil)},
+		ClientOptions: &client.Options{Namespace: "default", Logger: quietLogger()},
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "integration: start dev server:", err)
@@ -74,4 +77,13 @@ func run(m *testing.M) int {
 		return 1
 	}
 	return m.Run()
+}
+
+// quietLogger keeps the test output to what fails: workers and server log at warn and above.
+func quietLogger() log.Logger {
+	z, err := logging.New("error", "console")
+	if err != nil {
+		z = zap.NewNop()
+	}
+	return logging.NewTemporalLogger(z)
 }

@@ -91,12 +91,13 @@ func deviceStartOptions(serial, path, fleetID string) client.StartWorkflowOption
 		attrs = append(attrs, workflows.SAFleetID.ValueSet(fleetID))
 	}
 	return client.StartWorkflowOptions{
-		ID:                       workflows.DeviceWorkflowID(serial),
-		TaskQueue:                workflows.TaskQueue,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		TypedSearchAttributes:    temporal.NewSearchAttributes(attrs...),
-		StaticSummary:            fmt.Sprintf("Offboard %s (%s)", serial, path),
+		ID:                                       workflows.DeviceWorkflowID(serial),
+		TaskQueue:                                workflows.TaskQueue,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		TypedSearchAttributes:                    temporal.NewSearchAttributes(attrs...),
+		StaticSummary:                            fmt.Sprintf("Offboard %s (%s)", serial, path),
 	}
 }
 

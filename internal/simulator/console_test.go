@@ -127,7 +127,9 @@ func TestIdempotencyKeyReplaysAndConflicts(t *testing.T) {
 
 func TestARefusedCommandIsNotStoredNorItsKeyKept(t *testing.T) {
 	h := newHarness(t)
-	h.add(DeviceSpecFor("SER1", EnrollmentManual))
+	spec := DeviceSpecFor("SER1", EnrollmentManual)
+	spec.VPPLicenses = 0
+	h.add(spec)
 	purge := console.CommandRequest{Type: console.CmdPurgeDevice, Confirmation: "YES"}
 	if status, _, code := h.send("SER1", "purge-1", purge); status != http.StatusConflict || code != console.CodeNotGreyedOut {
 		t.Fatalf("purge of a managed record: %d %q, want 409 not-greyed-out", status, code)

@@ -141,7 +141,10 @@ func (d *DeviceState) clone() DeviceState {
 	if c.Profiles == nil {
 		c.Profiles = []console.Profile{}
 	}
-	c.User.Tasks = slices.Clone(d.User.Tasks)
+	c.User.Tasks = nil
+	if len(d.User.Tasks) > 0 {
+		c.User.Tasks = slices.Clone(d.User.Tasks)
+	}
 	c.CommandIDs = slices.Clone(d.CommandIDs)
 	c.Commands = nil
 	for _, p := range []**time.Time{&c.NextCheckIn, &c.DeleteAt, &c.DeletedAt, &c.ReappearAt} {

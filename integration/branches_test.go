@@ -1,0 +1,175 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/offboard/offboard/internal/console"
+	"github.com/offboard/offboard/internal/procedure"
+	"github.com/offboard/offboard/internal/simulator"
+	"github.com/offboard/offboard/workflows"
+)
+
+func uniqueSerial(prefix string) string {
+	return fmt.Sprintf("%s%d", prefix, time.Now().UnixNano()%10000000)
+}
+
+func result(t *testing.T, run client.WorkflowRun) workflows.DeviceResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var res workflows.DeviceResult
+	if err := run.Get(ctx, &res); err != nil {
+		t.Fatalf("%s: %v", run.GetID(), err)
+	}
+	return res
+}
+
+func stateOf(res workflows.DeviceResult, id procedure.StepID) string {
+	for _, s := range res.Steps {
+		if s.ID == id {
+			return s.State
+		}
+	}
+	return "absent"
+}
+
+// The cautions and error branches of §4, each through the real stack.
+func TestCautionsAndBranchesEndToEnd(t *testing.T) {
+	cases := []struct {
+		name    string
+		enroll  string
+		wipe    bool
+		mutate  func(*simulator.DeviceSpec)
+		steps   []procedure.StepID // must end done
+		history string
+	}{
+		{"lost mode, keep", "ade-restricted", false, func(s *simulator.DeviceSpec) { s.LostMode = true },
+			[]procedure.StepID{procedure.DisableLostMode, procedure.DeleteManagedRecord}, "branch-lost-mode"},
+		{"VPP license left", "manual", true, func(s *simulator.DeviceSpec) { s.VPPLicenses = 3 },
+			[]procedure.StepID{procedure.RefreshLicenseCounts, procedure.RevokeVPPLicenses, procedure.DeleteGreyedOutRecord}, "branch-vpp-left"},
+		{"certificates left", "ade", true, func(s *simulator.DeviceSpec) { s.Certificates = 2; s.VPPLicenses = 0 },
+			[]procedure.StepID{procedure.RemoveCertificates, procedure.DeleteGreyedOutRecord}, "branch-certificates-left"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			serial := uniqueSerial("BR")
+			spec := quick(simulator.DeviceSpecFor(serial, tc.enroll))
+			tc.mutate(&spec)
+			run := startDevice(t, device{name: tc.name, spec: spec,
+				req: procedure.Request{Serial: serial, Enrollment: procedure.Enrollment(tc.enroll), Wipe: tc.wipe}})
+			res := result(t, run)
+			for _, id := range tc.steps {
+				if stateOf(res, id) != workflows.StateDone {
+					t.Errorf("%s: %s", id, stateOf(res, id))
+				}
+			}
+			assertLedger(t, serial)
+			saveHistory(t, run.GetID(), tc.history)
+		})
+	}
+}
+
+// Devices that need a person are found by visibility: Work Smart and a VPP license Apple keeps
+// wait on vendor support, a device that never checks in on an operator at its deadline.
+func TestDevicesThatNeedAPersonAreVisible(t *testing.T) {
+	workSmart, stuck, never := uniqueSerial("WS"), uniqueSerial("VS"), uniqueSerial("NV")
+	ws := quick(simulator.DeviceSpecFor(workSmart, "ade-restricted"))
+	ws.WorkSmart = true
+	vs := quick(simulator.DeviceSpecFor(stuck, "manual"))
+	vs.VPPStuck = true
+	nv := simulator.DeviceSpecFor(never, "ade")
+	nv.CheckInEvery = simulator.Never
+	runs := []client.WorkflowRun{
+		startDevice(t, device{name: "work smart", spec: ws, req: procedure.Request{Serial: workSmart, Enrollment: procedure.ADERestricted}}),
+		startDevice(t, device{name: "vpp stuck", spec: vs, req: procedure.Request{Serial: stuck, Enrollment: procedure.Manual, Wipe: true}}),
+	}
+	// The never-checking device gets a short deadline so the test sees the hand-over.
+	plan, _ := procedure.Plan(procedure.Request{Serial: never, Enrollment: procedure.ADE})
+	if err := world.Sim.AddDevices(nv); err != nil {
+		t.Fatal(err)
+	}
+	timing := fastTiming
+	timing.CheckInDeadline = 3 * time.Second
+	run, err := tc.ExecuteWorkflow(context.Background(), startOptions(never, plan.Path), workflows.DeviceWorkflowType,
+		workflows.DeviceInput{Request: procedure.Request{Serial: never, Enrollment: procedure.ADE}, Confirmed: true, Timing: timing})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs = append(runs, run)
+	defer func() {
+		for _, r := range runs {
+			_ = tc.CancelWorkflow(context.Background(), r.GetID(), "")
+		}
+	}()
+	want := map[string]string{workSmart: "vendor-support", stuck: "vendor-support", never: "operator"}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		got := map[string]string{}
+		for serial := range want {
+			st := status(t, serial)
+			got[serial] = string(st.WaitingOn)
+		}
+		if fmt.Sprint(got) == fmt.Sprint(want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting on: got %v, want %v", got, want)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	// Visibility (what `temporal workflow list --query "WaitingOn='operator'"` reads) agrees.
+	if !listed(t, "WaitingOn = 'operator'", workflows.DeviceWorkflowID(never)) {
+		t.Errorf("visibility does not list %s as waiting on an operator", never)
+	}
+	if !listed(t, "WaitingOn = 'vendor-support'", workflows.DeviceWorkflowID(workSmart), workflows.DeviceWorkflowID(stuck)) {
+		t.Errorf("visibility does not list the vendor-support devices")
+	}
+	if n := simulator.CountLedger(world.Sim.Ledger(workSmart), console.CmdDeleteDevice, simulator.OutcomeAccepted); n != 0 {
+		t.Errorf("a Work Smart device was deleted %d times", n)
+	}
+	assertLedger(t, stuck)
+}
+
+func status(t *testing.T, serial string) workflows.DeviceStatus {
+	t.Helper()
+	v, err := tc.QueryWorkflow(context.Background(), workflows.DeviceWorkflowID(serial), "", workflows.QueryStatus)
+	if err != nil {
+		t.Fatalf("status of %s: %v", serial, err)
+	}
+	var st workflows.DeviceStatus
+	if err := v.Get(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// listed polls visibility, which is eventually consistent, until every wanted workflow ID is
+// listed by the query, for up to ten seconds.
+func listed(t *testing.T, query string, want ...string) bool {
+	t.Helper()
+	for i := 0; i < 50; i++ {
+		resp, err := tc.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: query})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]bool{}
+		for _, e := range resp.GetExecutions() {
+			got[e.GetExecution().GetWorkflowId()] = true
+		}
+		all := true
+		for _, id := range want {
+			all = all && got[id]
+		}
+		if all {
+			return true
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return false
+}
