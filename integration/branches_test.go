@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -102,11 +103,6 @@ func TestDevicesThatNeedAPersonAreVisible(t *testing.T) {
 		t.Fatal(err)
 	}
 	runs = append(runs, run)
-	defer func() {
-		for _, r := range runs {
-			_ = tc.CancelWorkflow(context.Background(), r.GetID(), "")
-		}
-	}()
 	want := map[string]string{workSmart: "vendor-support", stuck: "vendor-support", never: "operator"}
 	deadline := time.Now().Add(90 * time.Second)
 	for {
@@ -134,6 +130,16 @@ func TestDevicesThatNeedAPersonAreVisible(t *testing.T) {
 		t.Errorf("a Work Smart device was deleted %d times", n)
 	}
 	assertLedger(t, stuck)
+	// Cancelled, each records where it stopped; the histories feed the replay test.
+	for i, name := range []string{"branch-work-smart", "branch-vpp-stuck", "branch-never-checks-in"} {
+		if err := tc.CancelWorkflow(context.Background(), runs[i].GetID(), ""); err != nil {
+			t.Fatal(err)
+		}
+		if err := runs[i].Get(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "cancel") {
+			t.Errorf("%s: want cancelled, got %v", runs[i].GetID(), err)
+		}
+		saveHistory(t, runs[i].GetID(), name)
+	}
 }
 
 func status(t *testing.T, serial string) workflows.DeviceStatus {

@@ -46,7 +46,7 @@ func (s *Simulator) handleAddDevices(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	specs, err := decodeDeviceSpecs(body)
+	specs, err := DecodeDeviceSpecs(body)
 	if err != nil {
 		writeConsoleError(w, http.StatusBadRequest, "bad-request", err.Error())
 		return
@@ -193,12 +193,10 @@ func (s *Simulator) handleAdvanceClock(w http.ResponseWriter, r *http.Request) {
 		writeConsoleError(w, http.StatusBadRequest, "bad-request", "want {\"by\":\"4h\"}")
 		return
 	}
-	adv, ok := s.clock.(Advancer)
-	if !ok {
-		writeConsoleError(w, http.StatusConflict, "bad-request", "this simulator's clock cannot be advanced")
+	if err := s.AdvanceClock(time.Duration(req.By)); err != nil {
+		writeConsoleError(w, http.StatusConflict, "bad-request", err.Error())
 		return
 	}
-	adv.Advance(time.Duration(req.By))
 	s.handleClock(w, r)
 }
 

@@ -29,7 +29,7 @@ type DeviceState struct {
 	Serial     string `json:"serial"`
 	Enrollment string `json:"enrollment,omitempty"`
 	// Status is managed, greyed-out, deleting or deleted (filled in copies handed out).
-	Status string `json:"status"`
+	Status string `json:"status,omitempty"`
 	// RecordStatus is what the console shows while the record exists: managed or greyed-out.
 	RecordStatus string `json:"recordStatus"`
 	// Removal is "", "deleting" or "deleted".

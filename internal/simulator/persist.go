@@ -101,6 +101,7 @@ func (s *Simulator) save() error {
 	s.saveMu.Lock()
 	defer s.saveMu.Unlock()
 	s.mu.Lock()
+	s.advance() // the file records the model at the clock's time
 	b, err := json.Marshal(&s.st)
 	s.mu.Unlock()
 	if err != nil {

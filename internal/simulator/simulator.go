@@ -192,6 +192,21 @@ func (s *Simulator) CheckIn(serial string) error {
 	return nil
 }
 
+// AdvanceClock moves simulated time forward by d, when the clock can jump (a ManualClock or the
+// scaled clock), and lets everything due meanwhile happen, in time order.
+func (s *Simulator) AdvanceClock(d time.Duration) error {
+	adv, ok := s.clock.(Advancer)
+	if !ok {
+		return fmt.Errorf("simulator: this clock (%T) cannot be advanced", s.clock)
+	}
+	adv.Advance(d)
+	s.mu.Lock()
+	s.advance()
+	s.changed()
+	s.mu.Unlock()
+	return nil
+}
+
 // Reset forgets every device, command, idempotency key, activity, ledger entry, counter and
 // fault. Issued access tokens stay valid, so a running worker is not logged out.
 func (s *Simulator) Reset() {

@@ -180,10 +180,10 @@ func orDefault(d Duration, def time.Duration) Duration {
 	return d
 }
 
-// decodeDeviceSpecs reads one spec or a list of specs. Each spec starts from DeviceSpecFor its
-// serial and enrollment (default manual), so a field left out keeps its default; an unknown field
-// is an error, so a typo does not silently become a default.
-func decodeDeviceSpecs(body []byte) ([]DeviceSpec, error) {
+// DecodeDeviceSpecs reads one spec or a list of specs: the body of POST /sim/devices, or a seed
+// file. Each spec starts from DeviceSpecFor its serial and enrollment (default manual), so a field
+// left out keeps its default; an unknown field is an error, so a typo does not become a default.
+func DecodeDeviceSpecs(body []byte) ([]DeviceSpec, error) {
 	body = bytes.TrimSpace(body)
 	var raws []json.RawMessage
 	if len(body) > 0 && body[0] == '[' {
