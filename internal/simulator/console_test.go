@@ -2,7 +2,9 @@ package simulator
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -247,5 +249,34 @@ func TestUnknownConsoleEndpoint(t *testing.T) {
 	rec := h.do(http.MethodDelete, "/api/v1/devices/SER1", nil, auth(testToken))
 	if rec.Code != http.StatusNotFound || consoleCode(t, rec) != console.CodeBadRequest {
 		t.Errorf("DELETE: %d %s", rec.Code, rec.Body.String())
+	}
+}
+
+func TestConcurrentRetriesRunTheCommandOnce(t *testing.T) {
+	h := newHarness(t)
+	h.add(DeviceSpecFor("SER1", EnrollmentManual))
+	h.sim.SetFaults(Faults{LatencyMs: 1, ErrorAfterCommitRate: 0.3})
+	srv := httptest.NewServer(h.sim.Handler())
+	defer srv.Close()
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/v1/devices/SER1/commands",
+				strings.NewReader(`{"type":"delete-device","confirmation":"YES"}`))
+			req.Header.Set("Authorization", "Bearer "+testToken)
+			req.Header.Set("Idempotency-Key", "offboard-SER1/delete")
+			if resp, err := srv.Client().Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	if n := h.ledgerCount("SER1", console.CmdDeleteDevice, OutcomeAccepted); n != 1 {
+		t.Errorf("delete accepted %d times, want 1", n)
+	}
+	if n := h.ledgerCount("SER1", console.CmdDeleteDevice, OutcomeReplayed); n != 19 {
+		t.Errorf("delete replayed %d times, want 19", n)
 	}
 }

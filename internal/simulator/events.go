@@ -4,6 +4,8 @@ import (
 	"container/heap"
 	"fmt"
 	"time"
+
+	"github.com/offboard/offboard/internal/console"
 )
 
 type eventKind int
@@ -154,7 +156,7 @@ func (s *Simulator) recordGone(d *DeviceState, at time.Time) {
 	d.DeletedAt = timePtr(at)
 	d.stopCheckIns()
 	d.VPPLicenses = 0 // deleting the record revokes the device's VPP licenses
-	s.failQueued(d, at, "device-not-found", "the record was deleted before the device ran this command")
+	s.failQueued(d, at, console.CodeDeviceNotFound, "the record was deleted before the device ran this command")
 	s.appendLedger(LedgerEntry{Time: at, Serial: d.Serial, Source: SourceDevice, Kind: KindRecordGone,
 		Outcome: OutcomeApplied, Detail: "the record is gone from the Devices list"})
 	if d.InAppleBusiness && d.AssignedServer == s.cfg.AppleServerID {

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/offboard/offboard/internal/console"
 )
 
 // Faults are injected into /api/v1, /v1 and /auth requests (never /sim). Rates are probabilities
@@ -111,16 +113,16 @@ func sleep(r *http.Request, latency time.Duration) {
 
 // writeFault answers an injected fault in the error format of the API at hand.
 func writeFault(w http.ResponseWriter, a api, kind faultKind, retryAfter int) {
-	status, consoleCode, appleCode, oauthCode := http.StatusInternalServerError, "internal", "INTERNAL_ERROR", "server_error"
+	status, consoleCode, appleCode, oauthCode := http.StatusInternalServerError, console.CodeInternal, "INTERNAL_ERROR", "server_error"
 	switch kind {
 	case fault429:
 		if retryAfter <= 0 {
 			retryAfter = 1
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
-		status, consoleCode, appleCode, oauthCode = http.StatusTooManyRequests, "rate-limited", "RATE_LIMIT_EXCEEDED", "rate_limit_exceeded"
+		status, consoleCode, appleCode, oauthCode = http.StatusTooManyRequests, console.CodeRateLimited, "RATE_LIMIT_EXCEEDED", "rate_limit_exceeded"
 	case fault503:
-		status, consoleCode, appleCode, oauthCode = http.StatusServiceUnavailable, "unavailable", "SERVICE_UNAVAILABLE", "temporarily_unavailable"
+		status, consoleCode, appleCode, oauthCode = http.StatusServiceUnavailable, console.CodeUnavailable, "SERVICE_UNAVAILABLE", "temporarily_unavailable"
 	}
 	msg := "injected fault (simulator)"
 	switch a {

@@ -72,11 +72,17 @@ func CountLedger(entries []LedgerEntry, kind, outcome string) int {
 	return n
 }
 
+// maxLedgerKey is how much of an Idempotency-Key the ledger keeps (valid keys fit).
+const maxLedgerKey = 200
+
 // appendLedger adds an entry; the caller holds s.mu.
 func (s *Simulator) appendLedger(e LedgerEntry) {
 	s.st.NextLedgerSeq++
 	e.Seq = s.st.NextLedgerSeq
 	e.Time = e.Time.UTC()
+	if len(e.IdempotencyKey) > maxLedgerKey { // a refused over-long key must not bloat the ledger
+		e.IdempotencyKey = e.IdempotencyKey[:maxLedgerKey] + "…"
+	}
 	s.st.Ledger = append(s.st.Ledger, e)
 	if e.Serial != "" {
 		s.ledgerBySerial[e.Serial] = append(s.ledgerBySerial[e.Serial], len(s.st.Ledger)-1)

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/offboard/offboard/internal/console"
 )
 
 // api names the outside API a route belongs to: its authentication and its error format.
@@ -26,7 +28,7 @@ func (s *Simulator) routes() http.Handler {
 	outside(apiConsole, "POST /api/v1/devices/{serial}/commands", s.handleSendCommand)
 	outside(apiConsole, "GET /api/v1/devices/{serial}/commands/{id}", s.handleCommand)
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
-		writeConsoleError(w, http.StatusNotFound, "bad-request", "no such endpoint: "+r.Method+" "+r.URL.Path)
+		writeConsoleError(w, http.StatusNotFound, console.CodeBadRequest, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
 
 	outside(apiOAuth, "POST /auth/oauth2/token", s.handleToken)
@@ -55,19 +57,19 @@ func (s *Simulator) serveAPI(a api, name string, h http.HandlerFunc) http.Handle
 			sleep(r, time.Duration(f.LatencyMs)*time.Millisecond)
 		}
 		if kind := s.faults.before(f); kind != noFault {
-			name := FaultBefore
+			counter := FaultBefore
 			if kind == fault429 {
-				name = FaultRateLimited
+				counter = FaultRateLimited
 			}
 			s.mu.Lock()
-			s.st.Counters.Faults[name]++
+			s.st.Counters.Faults[counter]++
 			s.mu.Unlock()
 			writeFault(w, a, kind, f.RetryAfterSeconds)
 			return
 		}
 		switch {
 		case a == apiConsole && !s.consoleAuthorized(r):
-			writeConsoleError(w, http.StatusUnauthorized, "unauthorized", "the bearer token is missing or wrong")
+			writeConsoleError(w, http.StatusUnauthorized, console.CodeUnauthorized, "the bearer token is missing or wrong")
 			return
 		case a == apiApple && !s.appleAuthorized(r):
 			writeAppleError(w, http.StatusUnauthorized, appleNotAuthorized, "Authentication credentials are missing or invalid.",

@@ -72,9 +72,9 @@ func New(cfg Config) (*Simulator, error) {
 	if s.clock == nil {
 		// Simulated time goes on from where the state file left it: pending check-ins and
 		// deletions neither fire early nor wait out the time the simulator was down.
-		start := cmp.Or(s.st.SimNow, time.Now())
-		if now := time.Now(); now.After(start) {
-			start = now
+		start := time.Now()
+		if s.st.SimNow.After(start) {
+			start = s.st.SimNow
 		}
 		s.clock = NewScaledClock(start, cfg.TimeScale)
 	}
@@ -131,13 +131,18 @@ func (s *Simulator) Device(serial string) (DeviceState, bool) {
 	if !ok {
 		return DeviceState{}, false
 	}
+	return s.view(d), true
+}
+
+// view is a copy of a device with its commands; the caller holds s.mu.
+func (s *Simulator) view(d *DeviceState) DeviceState {
 	out := d.clone()
 	for _, id := range d.CommandIDs {
 		if c, ok := s.st.Commands[id]; ok {
 			out.Commands = append(out.Commands, c.Command)
 		}
 	}
-	return out, true
+	return out
 }
 
 // Devices returns every device, by serial.
@@ -147,7 +152,7 @@ func (s *Simulator) Devices() []DeviceState {
 	s.advance()
 	out := make([]DeviceState, 0, len(s.st.Devices))
 	for _, d := range s.st.Devices {
-		out = append(out, d.clone())
+		out = append(out, s.view(d))
 	}
 	slices.SortFunc(out, func(a, b DeviceState) int { return cmp.Compare(a.Serial, b.Serial) })
 	return out

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# make demo: starts the Temporal dev server (SQLite in WAL mode, Web UI on 8233), the simulator and
+# the worker, offboards a sample fleet through every path of the procedure, prints the outcomes
+# and where to look, then keeps everything running until Ctrl-C, which stops what it started.
+#
+#   scripts/demo.sh                  the demo
+#   scripts/demo.sh restart-worker   kill the worker (SIGKILL) and start it again, mid-demo
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export OFFBOARD_DATA=${OFFBOARD_DATA:-.offboard/demo}
+data=$OFFBOARD_DATA
+sim_addr=${SIM_LISTEN:-127.0.0.1:8088}
+mkdir -p "$data"
+
+# The worker's and the simulator's shared settings, as an operator would set them.
+export TEMPORAL_ADDRESS=127.0.0.1:7233 TEMPORAL_NAMESPACE=default
+export CONSOLE_URL=http://$sim_addr CONSOLE_TOKEN_FILE=$data/console-token CONSOLE_MODE=automated
+export APPLE_CLIENT_ID=BUSINESSAPI.offboard-demo APPLE_KEY_ID=demo-key APPLE_PRIVATE_KEY_FILE=$data/apple-key.pem
+export APPLE_SERVER_ID=SIMULATED-MDM-SERVER APPLE_API_URL=http://$sim_addr APPLE_TOKEN_URL=http://$sim_addr/auth/oauth2/token
+export NOTIFY_WEBHOOK_URL=http://$sim_addr/sim/user-inbox LOG_FORMAT=console
+
+start_worker() {
+	bin/worker >>"$data/worker.log" 2>&1 &
+	echo $! >"$data/worker.pid"
+}
+
+if [[ ${1:-} == restart-worker ]]; then
+	kill -9 "$(cat "$data/worker.pid")" 2>/dev/null || true
+	echo "worker killed (SIGKILL); starting a new one"
+	start_worker
+	exit 0
+fi
+
+echo "Building ..."
+go build -o bin/ ./worker ./simulator ./starter ./demo
+
+cleanup() {
+	trap - INT TERM EXIT
+	echo
+	echo "Stopping the worker, the simulator and the dev server ..."
+	[[ -f $data/worker.pid ]] && kill "$(cat "$data/worker.pid")" 2>/dev/null || true
+	[[ -f $data/simulator.pid ]] && kill "$(cat "$data/simulator.pid")" 2>/dev/null || true
+	wait 2>/dev/null || true
+	scripts/devserver.sh stop || true
+}
+trap cleanup INT TERM EXIT
+
+bin/demo keys --dir "$data"
+echo "Starting the Temporal dev server (Web UI http://localhost:8233) ..."
+scripts/devserver.sh start
+
+echo "Starting the simulator on $sim_addr (an hour of device time a second) ..."
+SIM_LISTEN=$sim_addr SIM_STATE_FILE=$data/simulator.json bin/simulator --time-scale 3600 >>"$data/simulator.log" 2>&1 &
+echo $! >"$data/simulator.pid"
+for _ in $(seq 50); do
+	(exec 3<>"/dev/tcp/${sim_addr%:*}/${sim_addr##*:}") 2>/dev/null && break
+	sleep 0.2
+done
+
+echo "Starting the worker (log: $data/worker.log) ..."
+start_worker
+
+bin/demo run --sim "http://$sim_addr"
+
+cat <<MSG
+
+Logs: $data/worker.log, $data/simulator.log, $data/temporal.log
+Kill and restart the worker mid-flight: scripts/demo.sh restart-worker (in another terminal)
+Everything keeps running for you to explore; press Ctrl-C to stop it.
+MSG
+while true; do sleep 3600; done
