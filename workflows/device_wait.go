@@ -165,7 +165,7 @@ func (w *device) instruction(id procedure.StepID) string {
 func escalationText(id procedure.StepID, after time.Duration) string {
 	return fmt.Sprintf("The device has shown nothing for %s at step `%s`. Choose: **%s** (wait another %s), "+
 		"**%s** (erase it from the console: デバイスを初期化), **%s** (delete the managed record now: the device keeps "+
-		"its MDM profile and restrictions until it is wiped; needs the typed confirmation \"YES\" in the note), "+
+		"its MDM profile and restrictions until it is wiped; needs the typed confirmation \"YES\": --confirm YES), "+
 		"or cancel the workflow.", after, id, ChoiceKeepWaiting, after, ChoiceConsoleWipe, ChoiceDeleteAnyway)
 }
 
