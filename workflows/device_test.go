@@ -435,3 +435,86 @@ func TestOperatorModeFollowsTheReportedOutcomes(t *testing.T) {
 		t.Errorf("audit has %d entries, want every report: %+v", len(st.Audit), st.Audit)
 	}
 }
+
+// A device-event signal makes a long wait check again at once instead of at the next poll.
+func TestDeviceEventWakesTheWait(t *testing.T) {
+	h := newHarness(t, ModeAutomated)
+	d := h.world.add("EVENT0001", "manual")
+	d.checkInEvery = 0 // only the callback below changes the device
+	h.env.RegisterDelayedCallback(func() {
+		h.world.mu.Lock()
+		d.Status = console.StatusGreyedOut
+		h.world.mu.Unlock()
+		h.env.SignalWorkflow(SignalDeviceEvent, DeviceEvent{Event: EventGreyedOut, Source: "MDM alert"})
+	}, time.Hour)
+	res, err := h.run(procedure.Request{Serial: "EVENT0001", Enrollment: procedure.Manual},
+		func(in *DeviceInput) { in.Timing.CheckInPoll = 24 * time.Hour })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range res.Steps {
+		if s.ID == procedure.AwaitGreyedOut {
+			if took := s.EndedAt.Sub(*s.StartedAt); took > 2*time.Hour {
+				t.Errorf("await-greyed-out took %s: the signal did not wake the 24h poll", took)
+			}
+			if !strings.Contains(s.Note, "MDM alert") {
+				t.Errorf("the event is not in the step's note: %q", s.Note)
+			}
+		}
+	}
+}
+
+// In operator mode the delete's outcomes lead into the procedure's branches.
+func TestOperatorOutcomesLeadIntoBranches(t *testing.T) {
+	cases := []struct {
+		name     string
+		enroll   string
+		wipe     bool
+		step     procedure.StepID
+		outcome  string
+		inserted procedure.StepID
+		party    procedure.Party
+	}{
+		{"certificates remain", "manual", true, procedure.DeleteGreyedOutRecord, procedure.OutcomeCertificatesRemain, procedure.RemoveCertificates, procedure.PartyOperator},
+		{"work smart", "ade-restricted", false, procedure.DeleteManagedRecord, procedure.OutcomeWorkSmart, "", procedure.PartyVendorSupport},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, ModeAutomated)
+			h.world.add("OPBR00001", tc.enroll)
+			var after DeviceStatus
+			reported := false
+			for i := 1; i <= 20; i++ {
+				h.env.RegisterDelayedCallback(func() {
+					st := h.status()
+					if reported {
+						after = st
+						return
+					}
+					if len(st.Choices) == 0 {
+						return
+					}
+					outcome := procedure.OutcomeDone
+					if st.Current == tc.step {
+						outcome, reported = tc.outcome, true
+					}
+					h.env.UpdateWorkflow(UpdateCompleteStep, "", &testsuite.TestUpdateCallback{
+						OnReject: func(err error) { t.Errorf("refused: %v", err) }, OnAccept: func() {}, OnComplete: func(any, error) {},
+					}, StepReport{Step: st.Current, By: "dave", Outcome: outcome})
+				}, time.Duration(i)*time.Hour)
+			}
+			h.env.RegisterDelayedCallback(func() { h.env.CancelWorkflow() }, 30*time.Hour)
+			_, _ = h.run(procedure.Request{Serial: "OPBR00001", Enrollment: procedure.Enrollment(tc.enroll), Wipe: tc.wipe},
+				func(in *DeviceInput) { in.ConsoleMode = ModeOperator })
+			if !reported {
+				t.Fatalf("the workflow never waited on %s", tc.step)
+			}
+			if tc.inserted != "" && stepState(after.Steps, tc.inserted) == "absent" {
+				t.Errorf("%s did not lead to %s: %v", tc.outcome, tc.inserted, after.Steps)
+			}
+			if tc.party == procedure.PartyVendorSupport && after.WaitingOn != procedure.PartyVendorSupport {
+				t.Errorf("after %s: waiting on %s, want vendor-support", tc.outcome, after.WaitingOn)
+			}
+		})
+	}
+}
