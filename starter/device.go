@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"slices"
@@ -37,11 +38,7 @@ func (c *cli) start(ctx context.Context, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	req, err := rf.request()
-	if err != nil {
-		return err
-	}
-	plan, err := procedure.Plan(req)
+	req, plan, err := rf.plan()
 	if err != nil {
 		return err
 	}
@@ -154,15 +151,7 @@ func (c *cli) status(ctx context.Context, args []string) error {
 	fs := c.flags("status", "<serial> [--json] [--history]")
 	asJSON := fs.Bool("json", false, "print the status query's JSON")
 	history := fs.Bool("history", false, "print the audit timeline: who reported what, when")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	serial, err := oneSerial("status", pos)
-	if err != nil {
-		return err
-	}
-	tc, err := c.dial(ctx)
+	serial, tc, err := c.deviceClient(ctx, fs, args)
 	if err != nil {
 		return err
 	}
@@ -322,15 +311,7 @@ func (c *cli) event(ctx context.Context, args []string) error {
 // cancel cancels a device's workflow; the workflow records where it stopped.
 func (c *cli) cancel(ctx context.Context, args []string) error {
 	fs := c.flags("cancel", "<serial>")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	serial, err := oneSerial("cancel", pos)
-	if err != nil {
-		return err
-	}
-	tc, err := c.dial(ctx)
+	serial, tc, err := c.deviceClient(ctx, fs, args)
 	if err != nil {
 		return err
 	}
@@ -340,4 +321,18 @@ func (c *cli) cancel(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(c.stdout, "cancellation requested for %s\n", serial)
 	return nil
+}
+
+// deviceClient parses a command that takes one serial and dials Temporal for it.
+func (c *cli) deviceClient(ctx context.Context, fs *flag.FlagSet, args []string) (string, client.Client, error) {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return "", nil, err
+	}
+	serial, err := oneSerial(fs.Name(), pos)
+	if err != nil {
+		return "", nil, err
+	}
+	tc, err := c.dial(ctx)
+	return serial, tc, err
 }

@@ -44,6 +44,16 @@ func (r *requestFlags) request() (procedure.Request, error) {
 	}, nil
 }
 
+// plan builds the request from the flags and plans it.
+func (r *requestFlags) plan() (procedure.Request, procedure.Result, error) {
+	req, err := r.request()
+	if err != nil {
+		return req, procedure.Result{}, err
+	}
+	plan, err := procedure.Plan(req)
+	return req, plan, err
+}
+
 // plan prints the plan for a device; it needs no Temporal server.
 func (c *cli) plan(args []string) error {
 	fs := c.flags("plan", "--serial S --enrollment E --wipe|--no-wipe [--wipe-method console|device] [--json]")
@@ -53,11 +63,7 @@ func (c *cli) plan(args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	req, err := rf.request()
-	if err != nil {
-		return err
-	}
-	plan, err := procedure.Plan(req)
+	req, plan, err := rf.plan()
 	if err != nil {
 		return err
 	}
