@@ -125,6 +125,13 @@ func (w *device) publish(ctx workflow.Context) {
 		if w.status.Path != "" {
 			updates = append(updates, SAOffboardPath.ValueSet(w.status.Path))
 		}
+		if w.saStep == "" {
+			// The first upsert also names the device (and its fleet), whoever started it.
+			updates = append(updates, SADeviceSerial.ValueSet(w.status.Serial))
+			if w.in.FleetID != "" {
+				updates = append(updates, SAFleetID.ValueSet(w.in.FleetID))
+			}
+		}
 		if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
 			w.logger.Warn("search attributes not updated", "error", err)
 		}
