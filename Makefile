@@ -14,7 +14,7 @@ BENCH_ARGS    ?=
 
 .DEFAULT_GOAL := help
 
-.PHONY: help build lint fmt-check vet workflowcheck test bench chaos demo devserver devserver-stop \
+.PHONY: help build lint fmt-check vet workflowcheck test bench chaos demo screenshots devserver devserver-stop \
 	compose-secrets compose-up compose-down clean
 
 help: ## list the targets
@@ -61,6 +61,10 @@ chaos: $(TEMPORAL) ## the benchmark with faults injected, 500 devices
 
 demo: $(TEMPORAL) ## the end-to-end demo against the simulator
 	bash scripts/demo.sh
+
+# Not part of test: it needs Debian's chromium (installed when missing) and the demo's ports.
+screenshots: $(TEMPORAL) ## the Web UI screenshots of docs/operator.md, by headless Chromium
+	bash scripts/screenshots.sh
 
 devserver: $(TEMPORAL) ## start a local Temporal dev server (state in .offboard/, UI on :8233)
 	bash scripts/devserver.sh start

@@ -1,6 +1,7 @@
 // The demo driver of `make demo`: it makes the demo's secrets, puts a sample fleet into the
 // simulator (one device per cell of the matrix and wipe method, plus one per caution and error
 // branch), offboards each device through Temporal, and prints what became of them and where to look.
+// `demo seed` puts one device into the simulator, for a walkthrough (scripts/screenshots.sh).
 package main
 
 import (
@@ -35,7 +36,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: demo keys --dir D | demo run --sim URL")
+		fmt.Fprintln(os.Stderr, "usage: demo keys --dir D | demo run --sim URL | demo seed --sim URL --serial S --enrollment E")
 		os.Exit(2)
 	}
 	var err error
@@ -44,6 +45,8 @@ func main() {
 		err = keys(os.Args[2:])
 	case "run":
 		err = run(os.Args[2:])
+	case "seed":
+		err = seed(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -85,6 +88,24 @@ func keys(args []string) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// seed adds one device to the simulator: the enrollment's defaults (docs/simulator.md).
+func seed(args []string) error {
+	fs := flag.NewFlagSet("seed", flag.ExitOnError)
+	sim := fs.String("sim", "http://127.0.0.1:8088", "the simulator")
+	serial := fs.String("serial", "", "the device's serial (required)")
+	enrollment := fs.String("enrollment", "ade", "ade-restricted | ade | manual")
+	_ = fs.Parse(args)
+	if *serial == "" {
+		return errors.New("seed needs --serial")
+	}
+	spec := simulator.DeviceSpecFor(strings.ToUpper(strings.TrimSpace(*serial)), *enrollment)
+	if err := postJSON(*sim+"/sim/devices", spec); err != nil {
+		return fmt.Errorf("seed the simulator: %w", err)
+	}
+	fmt.Printf("seeded %s (%s) into the simulator at %s\n", spec.Serial, spec.Enrollment, *sim)
 	return nil
 }
 

@@ -8,22 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-export OFFBOARD_DATA=${OFFBOARD_DATA:-.offboard/demo}
-data=$OFFBOARD_DATA
-sim_addr=${SIM_LISTEN:-127.0.0.1:8088}
-mkdir -p "$data"
-
-# The worker's and the simulator's shared settings, as an operator would set them.
-export TEMPORAL_ADDRESS=127.0.0.1:7233 TEMPORAL_NAMESPACE=default
-export CONSOLE_URL=http://$sim_addr CONSOLE_TOKEN_FILE=$data/console-token CONSOLE_MODE=automated
-export APPLE_CLIENT_ID=BUSINESSAPI.offboard-demo APPLE_KEY_ID=demo-key APPLE_PRIVATE_KEY_FILE=$data/apple-key.pem
-export APPLE_SERVER_ID=SIMULATED-MDM-SERVER APPLE_API_URL=http://$sim_addr APPLE_TOKEN_URL=http://$sim_addr/auth/oauth2/token
-export NOTIFY_WEBHOOK_URL=http://$sim_addr/sim/user-inbox LOG_FORMAT=console
-
-start_worker() {
-	bin/worker >>"$data/worker.log" 2>&1 &
-	echo $! >"$data/worker.pid"
-}
+# The settings, start_worker, build_binaries, start_stack and stop_stack (state in .offboard/demo).
+source scripts/lib.sh
 
 if [[ ${1:-} == restart-worker ]]; then
 	kill -9 "$(cat "$data/worker.pid")" 2>/dev/null || true
@@ -32,34 +18,17 @@ if [[ ${1:-} == restart-worker ]]; then
 	exit 0
 fi
 
-echo "Building ..."
-go build -o bin/ ./worker ./simulator ./starter ./demo
+build_binaries
 
 cleanup() {
 	trap - INT TERM EXIT
 	echo
 	echo "Stopping the worker, the simulator and the dev server ..."
-	[[ -f $data/worker.pid ]] && kill "$(cat "$data/worker.pid")" 2>/dev/null || true
-	[[ -f $data/simulator.pid ]] && kill "$(cat "$data/simulator.pid")" 2>/dev/null || true
-	wait 2>/dev/null || true
-	scripts/devserver.sh stop || true
+	stop_stack
 }
 trap cleanup INT TERM EXIT
 
-bin/demo keys --dir "$data"
-echo "Starting the Temporal dev server (Web UI http://localhost:8233) ..."
-scripts/devserver.sh start
-
-echo "Starting the simulator on $sim_addr (an hour of device time a second) ..."
-SIM_LISTEN=$sim_addr SIM_STATE_FILE=$data/simulator.json bin/simulator --time-scale 3600 >>"$data/simulator.log" 2>&1 &
-echo $! >"$data/simulator.pid"
-for _ in $(seq 50); do
-	(exec 3<>"/dev/tcp/${sim_addr%:*}/${sim_addr##*:}") 2>/dev/null && break
-	sleep 0.2
-done
-
-echo "Starting the worker (log: $data/worker.log) ..."
-start_worker
+start_stack
 
 bin/demo run --sim "http://$sim_addr"
 

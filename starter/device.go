@@ -206,7 +206,7 @@ func printStatus(w io.Writer, st workflows.DeviceStatus, history bool) {
 	}
 	_ = tw.Flush()
 	if st.Instruction != "" {
-		fmt.Fprintf(w, "\nWhat to do:\n%s\n", st.Instruction)
+		fmt.Fprintf(w, "\nWhat to do:\n%s\n", plainText(st.Instruction))
 	}
 	if len(st.Choices) > 0 {
 		fmt.Fprintf(w, "\nReport it: starter complete %s %s --outcome %s\n", st.Serial, st.Current, strings.Join(st.Choices, "|"))
@@ -273,11 +273,11 @@ func (c *cli) complete(ctx context.Context, args []string) error {
 		Args: []any{report}, WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err != nil {
-		return fmt.Errorf("device %s: %w", serial, err)
+		return nameDevice(serial, err)
 	}
 	var ack string
 	if err := handle.Get(ctx, &ack); err != nil {
-		return fmt.Errorf("device %s: %w", serial, err)
+		return nameDevice(serial, err)
 	}
 	fmt.Fprintln(c.stdout, ack)
 	return nil
@@ -336,3 +336,18 @@ func (c *cli) deviceClient(ctx context.Context, fs *flag.FlagSet, args []string)
 	tc, err := c.dial(ctx)
 	return serial, tc, err
 }
+
+// nameDevice puts the serial in front of an error that does not name the device already.
+func nameDevice(serial string, err error) error {
+	if strings.Contains(err.Error(), serial) {
+		return err
+	}
+	return fmt.Errorf("device %s: %w", serial, err)
+}
+
+// markdownEscapes undoes what the Web UI's markdown needs and a terminal does not.
+var markdownEscapes = strings.NewReplacer(`\[`, "[", `\]`, "]", `\*`, "*", `\_`, "_", "\\`", "`", `\(`, "(", `\)`, ")",
+	`\#`, "#", `\-`, "-", `\.`, ".", `\!`, "!", `\|`, "|", "**", "", "&nbsp;", "")
+
+// plainText renders an instruction written for the Web UI's markdown for a terminal.
+func plainText(markdown string) string { return markdownEscapes.Replace(markdown) }

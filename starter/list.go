@@ -167,7 +167,7 @@ func (c *cli) inbox(ctx context.Context, args []string) error {
 	for _, it := range items {
 		fmt.Fprintf(c.stdout, "● %s  %s  waiting on %s since %s\n  %s\n", it.Serial, it.Step, it.WaitingOn, sinceOf(it).Local().Format(time.DateTime), it.Why)
 		if it.Instruction != "" {
-			fmt.Fprintf(c.stdout, "%s\n", indent(it.Instruction, "    "))
+			fmt.Fprintf(c.stdout, "%s\n", indent(plainText(it.Instruction), "    "))
 		}
 		if len(it.Choices) > 0 {
 			fmt.Fprintf(c.stdout, "  → starter complete %s %s --outcome %s\n", it.Serial, it.Step, strings.Join(it.Choices, "|"))

@@ -89,3 +89,10 @@ func TestDeviceQuery(t *testing.T) {
 		t.Error("--all must include finished devices")
 	}
 }
+
+func TestPlainTextUndoesMarkdown(t *testing.T) {
+	got := plainText(`**Now:** click \[ デバイスの初期化 \] \(Erase\) &nbsp;`)
+	if got != "Now: click [ デバイスの初期化 ] (Erase) " {
+		t.Errorf("plainText = %q", got)
+	}
+}

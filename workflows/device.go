@@ -225,7 +225,8 @@ func (w *device) preflight(ctx workflow.Context) error {
 			}
 		}
 	}
-	if w.in.Request.Enrollment.IsADE() && w.info.AppleConfigured {
+	// A fleet's device (batched()) skips this read: see batch_device.go.
+	if w.in.Request.Enrollment.IsADE() && w.info.AppleConfigured && !w.batched() {
 		var a activities.Assignment
 		if err := workflow.ExecuteActivity(callOptions(ctx, AppleTaskQueue, "pre-flight: Apple assignment of "+serial), appleActs.AssignedServer, serial).Get(ctx, &a); err != nil {
 			return w.fail(ctx, procedure.Preflight, preflightError(serial, err))

@@ -21,7 +21,7 @@ const maxAppleRounds = 5
 // the workflow's state before polling, and after any failure the assignment is read again before
 // another activity is created.
 func (w *device) unassign(ctx workflow.Context) error {
-	id, serial := procedure.ABMUnassign, w.status.Serial
+	id := procedure.ABMUnassign
 	if !w.info.AppleConfigured {
 		if _, err := w.askPerson(ctx, id, procedure.PartyOperator, "unassign the device in Apple Business Manager (no API credentials on this worker)",
 			w.instruction(id), []string{procedure.OutcomeDone}); err != nil {
@@ -30,6 +30,17 @@ func (w *device) unassign(ctx workflow.Context) error {
 		w.finish(ctx, id, StateDone, "")
 		return nil
 	}
+	// --- batched: a fleet's device shares one activity with others (batch_device.go) ---
+	if w.batched() {
+		return w.unassignBatched(ctx)
+	}
+	return w.unassignAlone(ctx)
+}
+
+// unassignAlone is §5 for one device: read, POST one activity, poll, and read again after any
+// failure before another POST.
+func (w *device) unassignAlone(ctx workflow.Context) error {
+	id, serial := procedure.ABMUnassign, w.status.Serial
 	w.begin(ctx, id, procedure.PartyApple, "unassigning in Apple Business Manager")
 	for round := 1; ; round++ {
 		var a activities.Assignment

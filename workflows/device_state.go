@@ -73,7 +73,12 @@ func (w *device) begin(ctx workflow.Context, id procedure.StepID, party procedur
 
 // waiting marks the current step waiting on a party, with what the party should do.
 func (w *device) waiting(ctx workflow.Context, id procedure.StepID, party procedure.Party, why, instruction string, choices []string) {
-	w.step(id).State = StateWaiting
+	s := w.step(id)
+	if s.StartedAt == nil {
+		now := workflow.Now(ctx)
+		s.StartedAt = &now
+	}
+	s.State = StateWaiting
 	w.setCurrent(ctx, id, party, why, instruction, choices)
 }
 
@@ -165,6 +170,8 @@ func (w *device) details() string {
 	for _, s := range w.status.Steps {
 		printf("| %s | %s | %s |\n", s.ID, s.State, strings.ReplaceAll(s.Note, "|", "/"))
 	}
+	// A last line of its own: the Web UI cuts the bottom of the current details otherwise.
+	b.WriteString("\n&nbsp;\n")
 	return b.String()
 }
 

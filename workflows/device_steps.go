@@ -135,7 +135,11 @@ func (w *device) awaitGreyedOut(ctx workflow.Context) error {
 				consoleActs.AwaitGreyedOut, serial)
 		}
 	}
-	w.begin(ctx, procedure.AwaitGreyedOut, procedure.PartyDevice, lw.why)
+	party := procedure.PartyDevice
+	if lw.poll == nil {
+		party = procedure.PartyOperator // a person reports what CLOMO PANEL shows
+	}
+	w.begin(ctx, procedure.AwaitGreyedOut, party, lw.why)
 	for {
 		outcome, err := w.waitOnDevice(ctx, lw)
 		if activities.IsType(err, activities.ErrRecordGone) {
@@ -153,7 +157,7 @@ func (w *device) awaitGreyedOut(ctx workflow.Context) error {
 				return err
 			}
 			lw.escalation = []string{ChoiceDeleteAnyway}
-			w.begin(ctx, procedure.AwaitGreyedOut, procedure.PartyDevice, lw.why)
+			w.begin(ctx, procedure.AwaitGreyedOut, party, lw.why)
 		case ChoiceDeleteAnyway:
 			w.finish(ctx, procedure.AwaitGreyedOut, StateSkipped, "an operator chose to delete the managed record instead")
 			w.insertStep(procedure.DeleteManagedRecord, procedure.DeleteGreyedOutRecord)

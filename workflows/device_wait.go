@@ -41,10 +41,12 @@ type longWait struct {
 func (w *device) waitOnDevice(ctx workflow.Context, lw longWait) (string, error) {
 	choices := []string{procedure.OutcomeDone}
 	instruction := ""
+	party := procedure.PartyDevice
 	if lw.poll == nil {
-		instruction = w.instruction(lw.step)
+		// No console to read: a person watches CLOMO PANEL and reports what the device did.
+		instruction, party = w.instruction(lw.step), procedure.PartyOperator
 	}
-	w.waiting(ctx, lw.step, procedure.PartyDevice, lw.why, instruction, choices)
+	w.waiting(ctx, lw.step, party, lw.why, instruction, choices)
 	started := workflow.Now(ctx)
 	deadline := started.Add(w.timing.CheckInDeadline)
 	reminded := 0
@@ -115,7 +117,7 @@ func (w *device) waitOnDevice(ctx workflow.Context, lw longWait) (string, error)
 		default:
 			choice, err := w.askPerson(ctx, lw.step, procedure.PartyOperator,
 				fmt.Sprintf("no sign from the device after %s: %s", w.timing.CheckInDeadline, lw.why),
-				escalationText(lw.step, w.timing.CheckInDeadline), append([]string{ChoiceKeepWaiting}, lw.escalation...))
+				escalationText(lw.step, w.timing.CheckInDeadline, lw.escalation), append([]string{ChoiceKeepWaiting}, lw.escalation...))
 			if err != nil {
 				return "", err
 			}
@@ -124,7 +126,7 @@ func (w *device) waitOnDevice(ctx workflow.Context, lw longWait) (string, error)
 			}
 			w.note(lw.step, "operator chose to keep waiting")
 			deadline = workflow.Now(ctx).Add(w.timing.CheckInDeadline)
-			w.waiting(ctx, lw.step, procedure.PartyDevice, lw.why, instruction, choices)
+			w.waiting(ctx, lw.step, party, lw.why, instruction, choices)
 			stopPoll()
 			startPoll()
 		}
@@ -162,11 +164,18 @@ func (w *device) instruction(id procedure.StepID) string {
 	return in.Markdown()
 }
 
-func escalationText(id procedure.StepID, after time.Duration) string {
-	return fmt.Sprintf("The device has shown nothing for %s at step `%s`. Choose: **%s** (wait another %s), "+
-		"**%s** (erase it from the console: デバイスを初期化), **%s** (delete the managed record now: the device keeps "+
-		"its MDM profile and restrictions until it is wiped; needs the typed confirmation \"YES\": --confirm YES), "+
-		"or cancel the workflow.", after, id, ChoiceKeepWaiting, after, ChoiceConsoleWipe, ChoiceDeleteAnyway)
+func escalationText(id procedure.StepID, after time.Duration, choices []string) string {
+	meaning := map[string]string{
+		ChoiceConsoleWipe: "erase it from the console (デバイスを初期化)",
+		ChoiceDeleteAnyway: "delete the managed record now: the device keeps its MDM profile and restrictions until it is wiped; " +
+			"needs the typed confirmation \"YES\" (--confirm YES)",
+		ChoiceContinue: "go on without the device's acknowledgement",
+	}
+	text := fmt.Sprintf("The device has shown nothing for %s at step `%s`. Choose: **%s** (wait another %s)", after, id, ChoiceKeepWaiting, after)
+	for _, c := range choices {
+		text += fmt.Sprintf(", **%s** (%s)", c, meaning[c])
+	}
+	return text + ", or cancel the workflow."
 }
 
 // remindUser sends the device's user the instructions of their step again.

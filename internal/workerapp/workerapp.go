@@ -27,6 +27,8 @@ type Activities struct {
 	Apple   *activities.Apple
 	Notify  *activities.Notify
 	Worker  *activities.Worker
+	// Fleet reads visibility for a fleet's progress; Start gives it the worker's client when nil.
+	Fleet *activities.Fleet
 }
 
 // NewActivities builds the clients named by the configuration.
@@ -86,27 +88,44 @@ func OptionsFrom(cfg config.Worker) Options {
 		MaxConcurrentActivities: cfg.MaxConcurrentActivities, MaxConcurrentWorkflowTasks: cfg.MaxConcurrentWorkflowTasks}
 }
 
-// Register adds the workflows and the activities of the offboarding queue to w.
+// Register adds the workflows and the activities of the offboarding queue to w: one device, the
+// fleet, the fleet's device list and the Apple Business unassign batcher.
 func Register(w worker.Registry, acts Activities) {
 	w.RegisterWorkflow(workflows.DeviceOffboarding)
+	w.RegisterWorkflow(workflows.FleetRetirement)
+	w.RegisterWorkflow(workflows.FleetDeviceList)
+	w.RegisterWorkflow(workflows.AppleUnassignBatcher)
 	w.RegisterActivity(acts.Notify)
 	w.RegisterActivity(acts.Worker)
+	if acts.Fleet != nil {
+		w.RegisterActivity(acts.Fleet)
+	}
+}
+
+// QueueOptions are the worker options of each task queue: the outside systems' queues carry
+// their server-side rate limit (TaskQueueActivitiesPerSecond holds across every worker process).
+func QueueOptions(opts Options) map[string]worker.Options {
+	return map[string]worker.Options{
+		workflows.TaskQueue: {
+			MaxConcurrentActivityExecutionSize:     opts.MaxConcurrentActivities,
+			MaxConcurrentWorkflowTaskExecutionSize: opts.MaxConcurrentWorkflowTasks,
+		},
+		workflows.ConsoleTaskQueue: {TaskQueueActivitiesPerSecond: opts.ConsoleRate, MaxConcurrentActivityExecutionSize: opts.MaxConcurrentActivities},
+		workflows.AppleTaskQueue:   {TaskQueueActivitiesPerSecond: opts.AppleRate, MaxConcurrentActivityExecutionSize: opts.MaxConcurrentActivities},
+	}
 }
 
 // Start starts the three workers and returns a function that stops them.
 func Start(c client.Client, acts Activities, opts Options) (stop func(), err error) {
-	main := worker.New(c, workflows.TaskQueue, worker.Options{
-		MaxConcurrentActivityExecutionSize:     opts.MaxConcurrentActivities,
-		MaxConcurrentWorkflowTaskExecutionSize: opts.MaxConcurrentWorkflowTasks,
-	})
+	if acts.Fleet == nil {
+		acts.Fleet = &activities.Fleet{Client: c}
+	}
+	qo := QueueOptions(opts)
+	main := worker.New(c, workflows.TaskQueue, qo[workflows.TaskQueue])
 	Register(main, acts)
-	consoleW := worker.New(c, workflows.ConsoleTaskQueue, worker.Options{
-		TaskQueueActivitiesPerSecond: opts.ConsoleRate, MaxConcurrentActivityExecutionSize: opts.MaxConcurrentActivities,
-	})
+	consoleW := worker.New(c, workflows.ConsoleTaskQueue, qo[workflows.ConsoleTaskQueue])
 	consoleW.RegisterActivity(acts.Console)
-	appleW := worker.New(c, workflows.AppleTaskQueue, worker.Options{
-		TaskQueueActivitiesPerSecond: opts.AppleRate, MaxConcurrentActivityExecutionSize: opts.MaxConcurrentActivities,
-	})
+	appleW := worker.New(c, workflows.AppleTaskQueue, qo[workflows.AppleTaskQueue])
 	appleW.RegisterActivity(acts.Apple)
 	started := []worker.Worker{}
 	stop = func() {

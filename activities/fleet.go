@@ -1,0 +1,99 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+)
+
+// Fleet reads Temporal's own view of a fleet's running devices (visibility: the search attributes
+// each device keeps up to date), so a fleet can say which step its devices are on and who they
+// wait on without a signal from every device at every step.
+type Fleet struct {
+	Client client.Client // nil: the worker has no client for it, and a fleet shows states only
+}
+
+// CensusInput names the fleet and bounds the devices listed by name.
+type CensusInput struct {
+	FleetID string `json:"fleetId"`
+	// DeviceType is the workflow type of the fleet's devices.
+	DeviceType string `json:"deviceType"`
+	// MaxListed bounds NeedPerson.
+	MaxListed int `json:"maxListed,omitempty"`
+}
+
+// DeviceWait is one running device and what it waits on.
+type DeviceWait struct {
+	Serial    string `json:"serial"`
+	Path      string `json:"path,omitempty"`
+	Step      string `json:"step"`
+	WaitingOn string `json:"waitingOn"`
+}
+
+// Census is what visibility shows of a fleet's running devices.
+type Census struct {
+	Running     int            `json:"running"`
+	ByStep      map[string]int `json:"byStep,omitempty"`
+	ByWaitingOn map[string]int `json:"byWaitingOn,omitempty"`
+	// NeedPerson are the devices waiting on an operator or on vendor support, by serial.
+	NeedPerson []DeviceWait `json:"needPerson,omitempty"`
+	// Serials are the running devices, so the fleet can find one that closed without reporting.
+	Serials []string `json:"serials,omitempty"`
+}
+
+// Census lists the fleet's running devices from visibility and counts them by step and by what
+// they wait on.
+func (f *Fleet) Census(ctx context.Context, in CensusInput) (Census, error) {
+	if f == nil || f.Client == nil {
+		return Census{}, temporal.NewNonRetryableApplicationError("this worker has no Temporal client for fleet censuses", ErrNotConfigured, nil)
+	}
+	query := fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running' AND FleetID = '%s'",
+		strings.ReplaceAll(in.DeviceType, "'", ""), strings.ReplaceAll(in.FleetID, "'", ""))
+	out := Census{ByStep: map[string]int{}, ByWaitingOn: map[string]int{}}
+	var token []byte
+	for {
+		resp, err := f.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token, PageSize: 1000})
+		if err != nil {
+			return Census{}, fmt.Errorf("fleet %s: list running devices: %w", in.FleetID, err)
+		}
+		for _, e := range resp.GetExecutions() {
+			fields := e.GetSearchAttributes().GetIndexedFields()
+			d := DeviceWait{Serial: keyword(fields, "DeviceSerial"), Path: keyword(fields, "OffboardPath"),
+				Step: keyword(fields, "OffboardStep"), WaitingOn: keyword(fields, "WaitingOn")}
+			out.Running++
+			out.ByStep[d.Step]++
+			out.ByWaitingOn[d.WaitingOn]++
+			if d.Serial != "" {
+				out.Serials = append(out.Serials, d.Serial)
+			}
+			if (d.WaitingOn == "operator" || d.WaitingOn == "vendor-support") && (in.MaxListed <= 0 || len(out.NeedPerson) < in.MaxListed) {
+				out.NeedPerson = append(out.NeedPerson, d)
+			}
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			break
+		}
+	}
+	slices.Sort(out.Serials)
+	slices.SortFunc(out.NeedPerson, func(a, b DeviceWait) int { return strings.Compare(a.Serial, b.Serial) })
+	return out, nil
+}
+
+func keyword(fields map[string]*commonpb.Payload, name string) string {
+	p, ok := fields[name]
+	if !ok {
+		return ""
+	}
+	var s string
+	if err := converter.GetDefaultDataConverter().FromPayload(p, &s); err != nil {
+		return ""
+	}
+	return s
+}

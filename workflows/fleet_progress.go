@@ -1,0 +1,164 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/offboard/offboard/activities"
+)
+
+// Device states of a fleet's progress, besides the device outcomes (removed, rejected, cancelled,
+// conflict, lost, start-failed).
+const (
+	FleetDevicePending = "pending" // not started yet
+	FleetDeviceRunning = "running"
+)
+
+// FleetProgress is the answer of the progress query, and the fleet's result.
+type FleetProgress struct {
+	FleetID string `json:"fleetId"`
+	// State is running, paused, finished or cancelled.
+	State  string `json:"state"`
+	Total  int    `json:"total"`
+	Window int    `json:"window"`
+	// ByState counts every device: pending, running, and the outcomes of the finished ones.
+	ByState map[string]int `json:"byState"`
+	// ByStep and ByWaitingOn count the running devices as the last census saw them (CensusAt).
+	ByStep      map[string]int `json:"byStep,omitempty"`
+	ByWaitingOn map[string]int `json:"byWaitingOn,omitempty"`
+	CensusAt    *time.Time     `json:"censusAt,omitempty"`
+	// NeedPerson names the devices a person must look at: waiting on an operator or vendor
+	// support, rejected, not started because of a conflict, or lost.
+	NeedPerson []FleetNote `json:"needPerson,omitempty"`
+	Finished   int         `json:"finished"`
+	// PerMinute is the rate of the last devices to finish; ETA when the rest would be done at it.
+	PerMinute float64       `json:"perMinute"`
+	AvgDevice time.Duration `json:"avgDevice"`
+	ETA       *time.Time    `json:"eta,omitempty"`
+	StartedAt time.Time     `json:"startedAt"`
+	UpdatedAt time.Time     `json:"updatedAt"`
+	Runs      int           `json:"runs"`
+	// OnCancel says what cancelling the fleet does to its running devices.
+	OnCancel string `json:"onCancel"`
+	Error    string `json:"error,omitempty"`
+}
+
+func (f *fleet) progress() FleetProgress {
+	st := f.st
+	p := FleetProgress{FleetID: f.id, State: FleetRunning, Total: st.Total, Window: f.window, StartedAt: st.StartedAt,
+		UpdatedAt: f.now, Runs: st.Runs, OnCancel: OnCancel, ByState: map[string]int{}}
+	switch {
+	case f.cancelled:
+		p.State = FleetCancelled
+	case f.done():
+		p.State = FleetFinished
+	case st.Paused:
+		p.State = FleetPaused
+	}
+	for _, k := range sortedKeys(st.Outcomes) {
+		p.ByState[k] = st.Outcomes[k]
+		p.Finished += st.Outcomes[k]
+	}
+	p.ByState[FleetDevicePending] = st.Total - st.Cursor
+	p.ByState[FleetDeviceRunning] = len(st.Running)
+	if c := st.Census; c != nil {
+		p.ByStep, p.ByWaitingOn, p.CensusAt = c.ByStep, c.ByWaitingOn, st.CensusAt
+		for _, d := range c.NeedPerson {
+			if _, running := st.Running[d.Serial]; running {
+				p.NeedPerson = append(p.NeedPerson, FleetNote{Serial: d.Serial, Path: d.Path, Step: d.Step, WaitingOn: d.WaitingOn,
+					Detail: "waiting on " + d.WaitingOn + " at " + d.Step})
+			}
+		}
+	}
+	p.NeedPerson = append(p.NeedPerson, st.Attention...)
+	if n := p.Finished - st.Outcomes[OutcomeConflict] - st.Outcomes[OutcomeStartFailed]; n > 0 {
+		p.AvgDevice = st.TimeSum / time.Duration(n)
+	}
+	p.PerMinute = f.rate()
+	if left := st.Total - p.Finished; p.PerMinute > 0 && left > 0 && !f.cancelled {
+		eta := f.now.Add(time.Duration(float64(left) / p.PerMinute * float64(time.Minute)))
+		p.ETA = &eta
+	}
+	return p
+}
+
+// rate is devices per minute over the last finishes, or since the start when few have finished.
+func (f *fleet) rate() float64 {
+	r := f.st.Recent
+	if len(r) >= 10 {
+		if span := r[len(r)-1].Sub(r[0]); span > 0 {
+			return float64(len(r)-1) / span.Minutes()
+		}
+	}
+	if span := f.now.Sub(f.st.StartedAt); span > 0 && len(r) > 0 {
+		return float64(len(r)) / span.Minutes()
+	}
+	return 0
+}
+
+// applyCensus keeps the census for the progress query and finds devices that closed without
+// telling the fleet: listed by no two censuses in a row although started before the earlier one.
+func (f *fleet) applyCensus(ctx workflow.Context, c activities.Census) {
+	for {
+		var r DeviceResult
+		if !f.finished.ReceiveAsync(&r) {
+			break
+		}
+		f.deviceFinished(ctx, r)
+	}
+	f.now = workflow.Now(ctx)
+	listed := map[string]bool{}
+	for _, s := range c.Serials {
+		listed[s] = true
+	}
+	prev := f.st.CensusAt
+	for _, serial := range sortedKeys(f.st.Running) {
+		d := f.st.Running[serial]
+		if listed[serial] || prev == nil || d.Started.After(*prev) {
+			d.Missing = 0
+		} else {
+			d.Missing++
+		}
+		f.st.Running[serial] = d
+		if d.Missing >= 2 {
+			f.deviceFinished(ctx, DeviceResult{Serial: serial, Path: d.Path, Outcome: OutcomeLost,
+				Error: fmt.Sprintf("%s closed without telling the fleet (terminated?): see its history", DeviceWorkflowID(serial))})
+		}
+	}
+	c.Serials = nil // the fleet's state keeps counts, not the list
+	f.st.Census = &c
+	f.st.CensusAt = &f.now
+	f.publish(ctx)
+}
+
+// publish shows the progress in the Web UI's current details (free: no history event).
+func (f *fleet) publish(ctx workflow.Context) {
+	p := f.progress()
+	var b strings.Builder
+	printf := func(format string, a ...any) { b.WriteString(fmt.Sprintf(format, a...)) }
+	printf("**Fleet %s** · %s · %d of %d finished · window %d · %.1f devices/min\n\n", p.FleetID, p.State, p.Finished, p.Total, p.Window, p.PerMinute)
+	b.WriteString("| state | devices |\n|---|---|\n")
+	for _, k := range sortedKeys(p.ByState) {
+		printf("| %s | %d |\n", k, p.ByState[k])
+	}
+	if len(p.NeedPerson) > 0 {
+		printf("\n%d devices need a person: `starter fleet watch %s`\n", len(p.NeedPerson), p.FleetID)
+	}
+	workflow.SetCurrentDetails(ctx, b.String())
+}
+
+// sortedKeys returns a map's keys in order: ranging over a map is random, and nothing a workflow
+// does may depend on that order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	//workflowcheck:ignore the keys are sorted before use
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
