@@ -177,3 +177,52 @@ func appleClient(t *testing.T, key *ecdsa.PrivateKey) *applebusiness.Client {
 	}
 	return c
 }
+
+// The other outcomes a person may report at a delete, through the client against the real server.
+func TestOperatorOutcomeBranchesEndToEnd(t *testing.T) {
+	certs := uniqueSerial("OC")
+	run := startDevice(t, device{name: "certificates", mode: workflows.ModeOperator, spec: quick(simulator.DeviceSpecFor(certs, "manual")),
+		req: procedure.Request{Serial: certs, Enrollment: procedure.Manual, Wipe: true}})
+	for _, s := range []struct {
+		step    procedure.StepID
+		outcome string
+	}{
+		{procedure.ConsoleWipe, "done"}, {procedure.AwaitGreyedOut, "done"},
+		{procedure.DeleteGreyedOutRecord, procedure.OutcomeCertificatesRemain},
+		{procedure.RemoveCertificates, "done"}, {procedure.DeleteGreyedOutRecord, "done"},
+	} {
+		waitFor(t, certs, s.step)
+		if err := report(certs, workflows.StepReport{Step: s.step, By: "op", Outcome: s.outcome}); err != nil {
+			t.Fatalf("%s %s: %v", s.step, s.outcome, err)
+		}
+	}
+	if res := result(t, run); res.Outcome != workflows.OutcomeRemoved || stateOf(res, procedure.RemoveCertificates) != workflows.StateDone {
+		t.Errorf("certificates branch: %s, remove-certificates %s", res.Outcome, stateOf(res, procedure.RemoveCertificates))
+	}
+
+	ws := uniqueSerial("OW")
+	run = startDevice(t, device{name: "work smart", mode: workflows.ModeOperator, spec: quick(simulator.DeviceSpecFor(ws, "ade-restricted")),
+		req: procedure.Request{Serial: ws, Enrollment: procedure.ADERestricted}})
+	waitFor(t, ws, procedure.RemoveProfiles)
+	if err := report(ws, workflows.StepReport{Step: procedure.RemoveProfiles, By: "op", Outcome: "done"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ws, procedure.DeleteManagedRecord)
+	if err := report(ws, workflows.StepReport{Step: procedure.DeleteManagedRecord, By: "op", Outcome: procedure.OutcomeWorkSmart}); err != nil {
+		t.Fatal(err)
+	}
+	st := waitFor(t, ws, procedure.DeleteManagedRecord)
+	for i := 0; st.WaitingOn != procedure.PartyVendorSupport; i++ {
+		if i > 300 {
+			t.Fatalf("after work-smart: waiting on %s, want vendor-support", st.WaitingOn)
+		}
+		time.Sleep(100 * time.Millisecond)
+		st = status(t, ws)
+	}
+	if err := report(ws, workflows.StepReport{Step: procedure.DeleteManagedRecord, By: "op", Outcome: "done", Note: "support ticket 12"}); err != nil {
+		t.Fatal(err)
+	}
+	if res := result(t, run); res.Outcome != workflows.OutcomeRemoved {
+		t.Errorf("work smart: %s", res.Outcome)
+	}
+}
