@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +23,7 @@ type harness struct {
 
 func newHarness(t *testing.T, mode string) *harness {
 	h := &harness{t: t, world: newFakeWorld()}
+	h.ts.SetLogger(quietLogger{t})
 	h.env = h.ts.NewTestWorkflowEnvironment()
 	h.env.RegisterWorkflow(DeviceOffboarding)
 	h.env.RegisterActivity(&activities.Console{API: h.world})
@@ -517,4 +519,22 @@ func TestOperatorOutcomesLeadIntoBranches(t *testing.T) {
 			}
 		})
 	}
+}
+
+// quietLogger passes only warnings and errors of the workflow under test to the test's log, so a
+// failing test shows what went wrong without pages of debug lines.
+type quietLogger struct{ t *testing.T }
+
+func (quietLogger) Debug(string, ...any) {}
+func (quietLogger) Info(string, ...any)  {}
+func (l quietLogger) Warn(msg string, kv ...any) {
+	l.t.Helper()
+	l.t.Log(append([]any{"WARN", msg}, kv...)...)
+}
+func (l quietLogger) Error(msg string, kv ...any) {
+	l.t.Helper()
+	if strings.Contains(fmt.Sprint(kv...), "NotYet") {
+		return // a poll that is not there yet is the normal state of a wait
+	}
+	l.t.Log(append([]any{"ERROR", msg}, kv...)...)
 }
