@@ -32,6 +32,7 @@ Commands:
   complete  report a step a person carried out (the complete-step update)
   event     send a device-event signal (greyed-out, checked-out, record-gone)
   cancel    cancel offboarding of one device
+  fleet     retire many devices from a fleet file (fleet start|watch|report|pause|resume|cancel)
 
 Run "starter <command> -h" for the flags of a command.
 Temporal: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_* (as the temporal CLI).`
@@ -78,6 +79,8 @@ func (c *cli) run(ctx context.Context, args []string) error {
 		return c.event(ctx, rest)
 	case "cancel":
 		return c.cancel(ctx, rest)
+	case "fleet":
+		return c.fleet(ctx, rest)
 	case "help", "-h", "--help":
 		fmt.Fprintln(c.stdout, usage)
 		return nil

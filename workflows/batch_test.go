@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -137,6 +138,7 @@ func TestBatcherContinueAsNewCarriesItsActivities(t *testing.T) {
 	for _, s := range []string{"BAT00001", "BAT00002", "BAT00003"} {
 		apple.assign(s, fakeServer)
 	}
+	var mu sync.Mutex // the test environment calls the signal mock from its own goroutines
 	answered := map[string]UnassignResult{}
 	newEnv := func() *testsuite.TestWorkflowEnvironment {
 		var ts testsuite.WorkflowTestSuite
@@ -146,6 +148,8 @@ func TestBatcherContinueAsNewCarriesItsActivities(t *testing.T) {
 		env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", signalUnassignResult, mock.Anything).Return(
 			func(_, workflowID, _, _ string, arg interface{}) error {
 				r := arg.(UnassignResult)
+				mu.Lock()
+				defer mu.Unlock()
 				answered[r.Serial] = r
 				return nil
 			})

@@ -347,9 +347,10 @@ func (f *fleet) pageArrived(ctx workflow.Context, p DevicePage) {
 		return
 	}
 	f.queue = append(f.queue, p.Devices...)
-	if len(p.Devices) == 0 || p.Total < f.st.Total {
-		// The list is shorter than the fleet was told: nothing more will come.
-		f.st.Total = p.Offset + len(p.Devices)
+	// A list shorter than the fleet was told ends where it ends: nothing more will come.
+	f.st.Total = min(f.st.Total, p.Total)
+	if len(p.Devices) == 0 {
+		f.st.Total = min(f.st.Total, p.Offset)
 	}
 	f.fetching = false
 }

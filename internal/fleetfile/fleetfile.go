@@ -213,6 +213,8 @@ type jsonDevice struct {
 	Confirm    string          `json:"confirm"`
 }
 
+var jsonFields = []string{"serial", "enrollment", "wipe", "wipeMethod", "options", "contact", "confirm"}
+
 // ParseJSON reads a JSON fleet file: {"fleetId": "...", "devices": [{"serial", "enrollment",
 // "wipe", "wipeMethod", "options", "contact", "confirm"}, ...]} or just the array. Line numbers
 // are the lines where each device's object starts.
@@ -245,9 +247,23 @@ func ParseJSON(data []byte, opts Options) (File, error) {
 	for i, raw := range raws {
 		rw := row{line: lines[i]}
 		var d jsonDevice
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&d); err != nil {
+		var fields map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &fields); err != nil {
+			rw.problem = "not a device object: " + err.Error()
+			rows = append(rows, rw)
+			continue
+		}
+		var unknown []string
+		for k := range fields {
+			if !slices.Contains(jsonFields, k) {
+				unknown = append(unknown, strconv.Quote(k))
+			}
+		}
+		slices.Sort(unknown)
+		if len(unknown) > 0 {
+			rw.problem = "unknown field " + strings.Join(unknown, ", ") + ": use " + strings.Join(jsonFields, ", ")
+		}
+		if err := json.Unmarshal(raw, &d); err != nil {
 			rw.problem = "not a device object: " + err.Error()
 			rows = append(rows, rw)
 			continue

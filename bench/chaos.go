@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/offboard/offboard/internal/console"
+	"github.com/offboard/offboard/internal/procedure"
+	"github.com/offboard/offboard/internal/simulator"
+	"github.com/offboard/offboard/internal/stack"
+	"github.com/offboard/offboard/workflows"
+)
+
+// runChaos retires a fleet while the simulator injects 5xx, 429 (with Retry-After) and POSTs whose
+// answer is lost after they took effect, and the worker, a real process (bin/worker's code, built
+// here), is killed with SIGKILL again and again. It checks that every device reaches its outcome
+// and that the ledger shows no destructive command taken on twice.
+func runChaos(ctx context.Context, o options, srv *testsuite.DevServer, world *stack.Stack) error {
+	n := o.sizes[0]
+	dir, err := os.MkdirTemp("", "offboard-chaos")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "worker")
+	fmt.Printf("Chaos: building the worker (%s) ...\n", bin)
+	if out, err := exec.Command("go", "build", "-o", bin, "./worker").CombinedOutput(); err != nil {
+		return fmt.Errorf("build the worker: %v\n%s", err, out)
+	}
+	logPath := filepath.Join(dir, "worker.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	cfg := world.WorkerConfig()
+	env := append(os.Environ(),
+		"TEMPORAL_ADDRESS="+srv.FrontendHostPort(), "TEMPORAL_NAMESPACE=default",
+		"CONSOLE_URL="+cfg.Console.URL, "CONSOLE_TOKEN="+cfg.Console.Token, "CONSOLE_MODE=automated",
+		"CONSOLE_RATE_LIMIT="+strconv.FormatFloat(cfg.Console.RateLimit, 'f', -1, 64),
+		"APPLE_CLIENT_ID="+cfg.Apple.ClientID, "APPLE_KEY_ID="+cfg.Apple.KeyID, "APPLE_PRIVATE_KEY_FILE="+cfg.Apple.PrivateKeyFile,
+		"APPLE_SERVER_ID="+cfg.Apple.ServerID, "APPLE_API_URL="+cfg.Apple.APIURL, "APPLE_TOKEN_URL="+cfg.Apple.TokenURL,
+		"APPLE_RATE_LIMIT="+strconv.FormatFloat(cfg.Apple.RateLimit, 'f', -1, 64),
+		"NOTIFY_WEBHOOK_URL="+cfg.Notify.WebhookURL, "LOG_LEVEL=error", "LOG_FORMAT=console",
+		"WORKER_MAX_CONCURRENT_ACTIVITIES="+strconv.Itoa(cfg.MaxConcurrentActivities),
+		"WORKER_MAX_CONCURRENT_WORKFLOW_TASKS="+strconv.Itoa(cfg.MaxConcurrentWorkflowTasks))
+	w := &workerProcess{bin: bin, env: env, log: logFile}
+	if err := w.start(); err != nil {
+		return err
+	}
+	defer w.kill()
+
+	world.Sim.SetFaults(simulator.Faults{ErrorRate: 0.05, Rate429: 0.05, RetryAfterSeconds: 1, ErrorAfterCommitRate: 0.02})
+	specs := make([]simulator.DeviceSpec, n)
+	devices := make([]workflows.FleetDevice, n)
+	ade := 0
+	for i := range n {
+		c := cells[i%len(cells)]
+		serial := fmt.Sprintf("CHAOS%07d", i)
+		spec := simulator.DeviceSpecFor(serial, string(c.enrollment))
+		spec.CheckInEvery = simulator.Duration(30 * time.Second)
+		spec.UserActsAfter = simulator.Duration(5 * time.Second)
+		specs[i] = spec
+		devices[i] = workflows.FleetDevice{Line: i + 2, Contact: "user@example.com",
+			Request: procedure.Request{Serial: serial, Enrollment: c.enrollment, Wipe: c.wipe, WipeMethod: c.method}}
+		if c.enrollment.IsADE() {
+			ade++
+		}
+	}
+	if err := world.Sim.AddDevices(specs...); err != nil {
+		return err
+	}
+	timing := benchTiming
+	timing.ApplePoll = 500 * time.Millisecond
+	id := "chaos"
+	c := srv.Client()
+	start := time.Now()
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: workflows.FleetWorkflowID(id), TaskQueue: workflows.TaskQueue,
+		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.SAFleetID.ValueSet(id)),
+	}, workflows.FleetWorkflowType, workflows.FleetInput{FleetID: id, Devices: devices, Window: min(o.window, 100), Confirmed: true,
+		Timing: timing, CensusEvery: o.census, RequestedBy: "make chaos"})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("Chaos: %d devices, window %d; faults %+v; SIGKILL of the worker every %s (log %s)\n",
+		n, min(o.window, 100), world.Sim.Faults(), o.chaosKill, logPath)
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	kills := 0
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(o.chaosKill):
+			}
+			w.kill()
+			kills++
+			time.Sleep(500 * time.Millisecond)
+			if err := w.start(); err != nil {
+				fmt.Fprintln(os.Stderr, "chaos: restart the worker:", err)
+			}
+		}
+	})
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Minute)
+	defer cancel()
+	var result workflows.FleetProgress
+	err = run.Get(wctx, &result)
+	close(stop)
+	wg.Wait()
+	took := time.Since(start)
+	if err != nil {
+		return fmt.Errorf("chaos fleet: %w", err)
+	}
+
+	twice, unassignOff, hazards := 0, 0, 0
+	for _, d := range devices {
+		entries := world.Sim.Ledger(d.Request.Serial)
+		for _, kind := range []string{console.CmdEraseDevice, console.CmdDeleteDevice, console.CmdPurgeDevice, console.CmdRemoveProfile,
+			console.CmdRemoveCertificates, console.CmdRevokeVPPLicenses, "UNASSIGN_DEVICES"} {
+			if k := simulator.CountLedger(entries, kind, simulator.OutcomeAccepted); k > 1 {
+				twice++
+				fmt.Printf("  %s: %s accepted %d times\n", d.Request.Serial, kind, k)
+			}
+		}
+		want := 0
+		if d.Request.Enrollment.IsADE() {
+			want = 1
+		}
+		if simulator.CountLedger(entries, "UNASSIGN_DEVICES", simulator.OutcomeAccepted) != want {
+			unassignOff++
+		}
+		for _, e := range entries {
+			if e.Hazard != "" {
+				hazards++
+			}
+		}
+	}
+	st := world.Sim.Stats()
+	fmt.Printf("Chaos: %d devices in %s, worker killed %d times; outcomes %v in %d fleet runs\n", n, took.Round(time.Second), kills, result.ByState, result.Runs)
+	fmt.Printf("  faults injected %v; Apple calls %d for %d ADE devices (%.3f a device)\n", st.Faults, st.AppleCalls, ade, float64(st.AppleCalls)/float64(max(ade, 1)))
+	fmt.Printf("  ledger: destructive commands taken on twice: %d; ADE devices not unassigned exactly once: %d; hazards: %d\n", twice, unassignOff, hazards)
+	if result.ByState[workflows.OutcomeRemoved] != n || twice > 0 || unassignOff > 0 {
+		return fmt.Errorf("chaos: the fleet did not retire every device exactly once (see above)")
+	}
+	fmt.Println("Chaos: every device removed, nothing destructive twice.")
+	return nil
+}
+
+// workerProcess is the worker as its own process, so it can be killed for real.
+type workerProcess struct {
+	bin string
+	env []string
+	log *os.File
+	mu  sync.Mutex
+	cmd *exec.Cmd
+}
+
+func (w *workerProcess) start() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	cmd := exec.Command(w.bin)
+	cmd.Env, cmd.Stdout, cmd.Stderr = w.env, w.log, w.log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the bench
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start the worker: %w", err)
+	}
+	w.cmd = cmd
+	return nil
+}
+
+// kill sends SIGKILL to the worker this bench started, by its process ID, and reaps it.
+func (w *workerProcess) kill() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.cmd == nil || w.cmd.Process == nil {
+		return
+	}
+	_ = w.cmd.Process.Signal(syscall.SIGKILL)
+	_ = w.cmd.Wait()
+	w.cmd = nil
+}

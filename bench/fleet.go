@@ -1,0 +1,326 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"runtime"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/offboard/offboard/internal/console"
+	"github.com/offboard/offboard/internal/procedure"
+	"github.com/offboard/offboard/internal/simulator"
+	"github.com/offboard/offboard/internal/stack"
+	"github.com/offboard/offboard/workflows"
+)
+
+// benchTiming makes the devices wait on the engine, not on sleeps: polls every 100 ms, while the
+// simulator's devices check in and their users act within a few simulated seconds.
+var benchTiming = workflows.Timing{
+	CheckInPoll: envDuration("BENCH_CHECKIN_POLL", 100*time.Millisecond), ConsolePoll: envDuration("BENCH_CONSOLE_POLL", 100*time.Millisecond),
+	ApplePoll:       envDuration("BENCH_APPLE_POLL", 100*time.Millisecond),
+	CheckInDeadline: time.Hour, UserReminders: []time.Duration{time.Hour}, OperatorReminder: time.Hour,
+}
+
+// cells are the nine paths a bench fleet cycles through.
+var cells = []struct {
+	enrollment procedure.Enrollment
+	wipe       bool
+	method     procedure.WipeMethod
+}{
+	{procedure.ADERestricted, true, procedure.WipeConsole}, {procedure.ADE, true, procedure.WipeConsole}, {procedure.Manual, true, procedure.WipeConsole},
+	{procedure.ADERestricted, true, procedure.WipeDevice}, {procedure.ADE, true, procedure.WipeDevice}, {procedure.Manual, true, procedure.WipeDevice},
+	{procedure.ADERestricted, false, ""}, {procedure.ADE, false, ""}, {procedure.Manual, false, ""},
+}
+
+type bench struct {
+	o     options
+	c     client.Client
+	world *stack.Stack
+	mem   *memSampler
+	seq   int
+}
+
+// mean is a running average.
+type mean struct {
+	sum   float64
+	count int
+}
+
+func (m *mean) add(v float64) { m.sum += v; m.count++ }
+func (m mean) value() float64 {
+	if m.count == 0 {
+		return 0
+	}
+	return m.sum / float64(m.count)
+}
+
+type fleetRun struct {
+	n    int
+	took time.Duration
+	// eventsByPath is the history length of a device's workflow, by path.
+	eventsByPath map[string]*mean
+	// fleetSide are the events of the fleet's own workflows (every run, the device list, and the
+	// batcher's share) per device.
+	fleetSide          float64
+	avgActivitiesExact float64
+	appleCalls, ade    int
+	consoleCalls       int
+	heapAfterGC        [4]uint64 // at 25, 50, 75 and 100 % finished
+	simShare           uint64    // what the simulator's state of this run held at the end
+	peakHeap, vmHWM    uint64
+	twice, hazards     int
+	outcomes           map[string]int
+	runs               int
+	cpu                cpuTimes
+	avgDevice          time.Duration // a device's time from start to outcome, on average
+}
+
+func (r fleetRun) perSecond() float64 { return float64(r.n) / r.took.Seconds() }
+
+func (r fleetRun) avgActivities() int { return int(math.Round(r.avgActivitiesExact)) }
+
+func (r fleetRun) avgEvents() int {
+	var all mean
+	for _, m := range r.eventsByPath {
+		all.sum += m.sum
+		all.count += m.count
+	}
+	return int(math.Round(all.value()))
+}
+
+// fleet retires n simulated devices over every path and measures it.
+func (b *bench) fleet(ctx context.Context, name string, n int) (fleetRun, error) {
+	b.seq++
+	prefix := fmt.Sprintf("B%02d", b.seq)
+	r := fleetRun{n: n, eventsByPath: map[string]*mean{}}
+	specs := make([]simulator.DeviceSpec, n)
+	devices := make([]workflows.FleetDevice, n)
+	for i := range n {
+		c := cells[i%len(cells)]
+		serial := fmt.Sprintf("%s%07d", prefix, i)
+		spec := simulator.DeviceSpecFor(serial, string(c.enrollment))
+		spec.CheckInEvery = simulator.Duration(envDuration("BENCH_CHECKIN_EVERY", 30*time.Second)) // simulated: a few ms real
+		spec.UserActsAfter = simulator.Duration(envDuration("BENCH_USER_ACTS_AFTER", 5*time.Second))
+		specs[i] = spec
+		devices[i] = workflows.FleetDevice{Line: i + 2, Contact: "user-" + serial + "@example.com",
+			Request: procedure.Request{Serial: serial, Enrollment: c.enrollment, Wipe: c.wipe, WipeMethod: c.method}}
+		if c.enrollment.IsADE() {
+			r.ade++
+		}
+	}
+	if err := b.world.Sim.AddDevices(specs...); err != nil {
+		return r, err
+	}
+	before := b.world.Sim.Stats()
+	batcherBefore := b.historyLength(ctx, fmt.Sprintf("WorkflowId = '%s'", workflows.BatcherWorkflowID))
+	b.mem.resetPeak()
+
+	id := name
+	cpu0 := readCPU()
+	start := time.Now()
+	run, err := b.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: workflows.FleetWorkflowID(id), TaskQueue: workflows.TaskQueue,
+		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.SAFleetID.ValueSet(id)),
+	}, workflows.FleetWorkflowType, workflows.FleetInput{FleetID: id, Devices: devices, Window: b.o.window, Confirmed: true,
+		Timing: benchTiming, CensusEvery: b.o.census, RequestedBy: "make bench"})
+	if err != nil {
+		return r, err
+	}
+	done := make(chan error, 1)
+	var result workflows.FleetProgress
+	go func() { done <- run.Get(ctx, &result) }()
+	next := 0
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+wait:
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				return r, fmt.Errorf("fleet %s: %w", id, err)
+			}
+			break wait
+		case <-tick.C:
+			for next < 3 && b.finished(ctx, id)*4 >= (next+1)*n {
+				r.heapAfterGC[next] = liveHeapAfterGC()
+				next++
+			}
+		}
+	}
+	r.took = time.Since(start)
+	r.cpu = readCPU().minus(cpu0)
+	for ; next < 4; next++ {
+		r.heapAfterGC[next] = liveHeapAfterGC()
+	}
+	r.peakHeap, r.vmHWM = b.mem.peak(), vmHWM()
+	r.outcomes, r.runs, r.avgDevice = result.ByState, result.Runs, result.AvgDevice
+
+	after := b.world.Sim.Stats()
+	r.appleCalls = after.AppleCalls - before.AppleCalls
+	r.consoleCalls = after.ConsoleCalls - before.ConsoleCalls
+	if err := b.histories(ctx, id, &r); err != nil {
+		return r, err
+	}
+	r.fleetSide += float64(b.historyLength(ctx, fmt.Sprintf("WorkflowId = '%s'", workflows.BatcherWorkflowID))-batcherBefore) / float64(n)
+	for _, d := range devices {
+		entries := b.world.Sim.Ledger(d.Request.Serial)
+		for _, kind := range []string{console.CmdEraseDevice, console.CmdDeleteDevice, console.CmdPurgeDevice, console.CmdRemoveProfile,
+			console.CmdRemoveCertificates, console.CmdRevokeVPPLicenses, "UNASSIGN_DEVICES"} {
+			if simulator.CountLedger(entries, kind, simulator.OutcomeAccepted) > 1 {
+				r.twice++
+			}
+		}
+		for _, e := range entries {
+			if e.Hazard != "" {
+				r.hazards++
+			}
+		}
+	}
+	// What the simulator held for this run: the live heap before and after forgetting it.
+	withSim := liveHeapAfterGC()
+	b.world.Sim.Reset()
+	if without := liveHeapAfterGC(); withSim > without {
+		r.simShare = withSim - without
+	}
+	return r, nil
+}
+
+// finished reads how many devices of the fleet have finished.
+func (b *bench) finished(ctx context.Context, id string) int {
+	v, err := b.c.QueryWorkflow(ctx, workflows.FleetWorkflowID(id), "", workflows.QueryProgress)
+	if err != nil {
+		return 0
+	}
+	var p workflows.FleetProgress
+	if v.Get(&p) != nil {
+		return 0
+	}
+	return p.Finished
+}
+
+// histories reads, from visibility, every device's history length by path and the fleet's own
+// workflows' lengths; for a small fleet it also counts the activities of each device.
+func (b *bench) histories(ctx context.Context, id string, r *fleetRun) error {
+	var activities mean
+	err := b.list(ctx, fmt.Sprintf("WorkflowType = '%s' AND FleetID = '%s'", workflows.DeviceWorkflowType, id), func(e *workflowInfo) {
+		path := e.keyword("OffboardPath")
+		if r.eventsByPath[path] == nil {
+			r.eventsByPath[path] = &mean{}
+		}
+		r.eventsByPath[path].add(float64(e.historyLength))
+		if r.n <= 200 {
+			activities.add(float64(b.countEvents(ctx, e.workflowID, enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)))
+		}
+	})
+	if err != nil {
+		return err
+	}
+	r.avgActivitiesExact = activities.value()
+	side := b.historyLength(ctx, fmt.Sprintf("WorkflowId = '%s' OR WorkflowId = '%s'", workflows.FleetWorkflowID(id), workflows.FleetDeviceListID(id)))
+	r.fleetSide = float64(side) / float64(r.n)
+	return nil
+}
+
+type workflowInfo struct {
+	workflowID    string
+	historyLength int64
+	fields        map[string]string
+}
+
+func (w *workflowInfo) keyword(name string) string { return w.fields[name] }
+
+// list pages through visibility.
+func (b *bench) list(ctx context.Context, query string, each func(*workflowInfo)) error {
+	var token []byte
+	for {
+		resp, err := b.c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token, PageSize: 1000})
+		if err != nil {
+			return fmt.Errorf("list %s: %w", query, err)
+		}
+		for _, e := range resp.GetExecutions() {
+			info := &workflowInfo{workflowID: e.GetExecution().GetWorkflowId(), historyLength: e.GetHistoryLength(), fields: map[string]string{}}
+			for k, p := range e.GetSearchAttributes().GetIndexedFields() {
+				var s string
+				if converter.GetDefaultDataConverter().FromPayload(p, &s) == nil {
+					info.fields[k] = s
+				}
+			}
+			each(info)
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			return nil
+		}
+	}
+}
+
+// historyLength sums the history lengths of every run the query lists.
+func (b *bench) historyLength(ctx context.Context, query string) int {
+	total := 0
+	_ = b.list(ctx, query, func(e *workflowInfo) { total += int(e.historyLength) })
+	return total
+}
+
+func (b *bench) countEvents(ctx context.Context, workflowID string, typ enumspb.EventType) int {
+	iter := b.c.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	n := 0
+	for iter.HasNext() {
+		e, err := iter.Next()
+		if err != nil {
+			return n
+		}
+		if e.GetEventType() == typ {
+			n++
+		}
+	}
+	return n
+}
+
+type floorRun struct {
+	n          int
+	took       time.Duration
+	cpu        cpuTimes
+	childEvent int64
+	parentSide float64
+}
+
+func (r floorRun) perSecond() float64 { return float64(r.n) / r.took.Seconds() }
+
+// floorRun runs the engine's floor: n children of `activities` no-op activities, same window.
+func (b *bench) floorRun(ctx context.Context, n, activities int) (floorRun, error) {
+	b.seq++
+	id := fmt.Sprintf("floor-%02d", b.seq)
+	r := floorRun{n: n}
+	cpu0 := readCPU()
+	start := time.Now()
+	run, err := b.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: floorQueue}, FloorFleet,
+		FloorInput{RunID: id, N: n, Window: b.o.window, Activities: activities})
+	if err != nil {
+		return r, err
+	}
+	if err := run.Get(ctx, nil); err != nil {
+		return r, fmt.Errorf("floor %s: %w", id, err)
+	}
+	r.took = time.Since(start)
+	r.cpu = readCPU().minus(cpu0)
+	if d, err := b.c.DescribeWorkflowExecution(ctx, id+"-0", ""); err == nil {
+		r.childEvent = d.GetWorkflowExecutionInfo().GetHistoryLength()
+	}
+	r.parentSide = float64(b.historyLength(ctx, fmt.Sprintf("WorkflowId = '%s'", id))) / float64(n)
+	runtime.GC()
+	return r, nil
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(name)); err == nil {
+		return d
+	}
+	return def
+}

@@ -1,0 +1,192 @@
+// The benchmark (make bench): a fleet retirement measured against the engine's own limit. It starts
+// a Temporal dev server (bin/temporal) and, in this process, the simulator and the workers
+// (internal/stack), then measures in the same run, for each fleet size:
+//
+//   - the engine's floor: the same number of child workflows in the same sliding window, each
+//     running as many no-op activities as an average device runs;
+//   - the fleet: FleetRetirement of the same number of simulated devices over every path.
+//
+// It prints devices per second for both and their ratio, history events per device by path, the
+// process's memory (workers and simulator run in it), and Apple Business calls per ADE device.
+// `--chaos` runs a fleet while a worker process is killed again and again and the simulator
+// injects faults, and checks the ledger.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
+	"go.uber.org/zap"
+
+	"github.com/offboard/offboard/internal/logging"
+	"github.com/offboard/offboard/internal/stack"
+	"github.com/offboard/offboard/workflows"
+)
+
+type options struct {
+	sizes       []int
+	rounds      int
+	window      int
+	scale       float64
+	census      time.Duration
+	chaos       bool
+	chaosKill   time.Duration
+	skipFloor   bool
+	pilot       int
+	temporalCLI string
+}
+
+func main() {
+	var o options
+	devices := flag.String("devices", "100,1000", "fleet sizes, comma-separated")
+	large := flag.Bool("large", false, "also run 10,000 devices")
+	flag.IntVar(&o.window, "window", 200, "devices (and floor children) at once")
+	flag.IntVar(&o.rounds, "rounds", 2, "floor and fleet runs of each size, alternating; rates are their mean")
+	flag.Float64Var(&o.scale, "time-scale", 3600, "the simulator's simulated seconds per real second")
+	flag.DurationVar(&o.census, "census", 5*time.Second, "how often the fleet reads its devices' steps from visibility")
+	flag.BoolVar(&o.chaos, "chaos", false, "kill a worker process (SIGKILL) again and again under injected faults, and check the ledger")
+	flag.DurationVar(&o.chaosKill, "kill-every", 4*time.Second, "chaos: how often the worker process is killed")
+	flag.BoolVar(&o.skipFloor, "skip-floor", false, "measure the fleet only")
+	flag.IntVar(&o.pilot, "pilot", 54, "devices of the pilot fleet that measures an average device's activities (and warms up)")
+	flag.Parse()
+	for _, s := range strings.Split(*devices, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "bench: --devices %q: want numbers, e.g. 100,1000\n", *devices)
+			os.Exit(2)
+		}
+		o.sizes = append(o.sizes, n)
+	}
+	if *large {
+		o.sizes = append(o.sizes, 10000)
+	}
+	scaleSet := false
+	flag.Visit(func(f *flag.Flag) { scaleSet = scaleSet || f.Name == "time-scale" })
+	if o.chaos && !scaleSet {
+		// A killed worker's activity waits out its 30 s timeout: at 600x that is 5 simulated hours,
+		// well inside the simulated day after which a deleted ADE device reappears.
+		o.scale = 600
+	}
+	o.temporalCLI = os.Getenv("TEMPORAL_CLI_PATH")
+	if o.temporalCLI == "" {
+		o.temporalCLI = filepath.Join("bin", "temporal")
+	}
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(o options) error {
+	ctx := context.Background()
+	fmt.Println(machine(o.temporalCLI))
+	srv, err := startDevServer(ctx, o.temporalCLI)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = srv.Stop() }()
+	c := srv.Client()
+	dir, err := os.MkdirTemp("", "offboard-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	world, err := stack.Start(stack.Options{TimeScale: o.scale, Dir: dir})
+	if err != nil {
+		return err
+	}
+	defer world.Close()
+	if o.chaos {
+		return runChaos(ctx, o, srv, world)
+	}
+	if err := world.StartWorkers(c); err != nil {
+		return err
+	}
+	defer world.StopWorkers()
+	floorWorker := worker.New(c, floorQueue, worker.Options{
+		MaxConcurrentActivityExecutionSize:     world.WorkerConfig().MaxConcurrentActivities,
+		MaxConcurrentWorkflowTaskExecutionSize: world.WorkerConfig().MaxConcurrentWorkflowTasks,
+	})
+	floorWorker.RegisterWorkflow(FloorFleet)
+	floorWorker.RegisterWorkflow(FloorDevice)
+	floorWorker.RegisterActivity(Noop)
+	if err := floorWorker.Start(); err != nil {
+		return err
+	}
+	defer floorWorker.Stop()
+
+	b := &bench{o: o, c: c, world: world, mem: startMemSampler()}
+	fmt.Printf("Pilot: a fleet of %d devices over every path (warms up, and counts an average device's activities) ...\n", o.pilot)
+	pilot, err := b.fleet(ctx, "pilot", o.pilot)
+	if err != nil {
+		return err
+	}
+	activities := pilot.avgActivities()
+	fmt.Printf("  an average device runs %.1f activities (%d history events); the floor's children run %d no-op activities\n\n",
+		pilot.avgActivitiesExact, pilot.avgEvents(), activities)
+
+	var results []sizeResult
+	for _, n := range o.sizes {
+		r := sizeResult{n: n, window: o.window}
+		// Floor and fleet alternate, round after round, so a slow minute of the machine falls on both.
+		for round := 1; round <= o.rounds; round++ {
+			if !o.skipFloor {
+				fmt.Printf("Floor (round %d/%d): %d children of %d no-op activities, window %d ...\n", round, o.rounds, n, activities, o.window)
+				f, err := b.floorRun(ctx, n, activities)
+				if err != nil {
+					return err
+				}
+				fmt.Printf("  %.1f children/s (%s); CPU ms a child: server %.0f, workers %.0f\n", f.perSecond(), f.took.Round(time.Millisecond),
+					1000*f.cpu.server/float64(n), 1000*f.cpu.self/float64(n))
+				r.floors = append(r.floors, f)
+			}
+			fmt.Printf("Fleet (round %d/%d): %d devices over every path, window %d ...\n", round, o.rounds, n, o.window)
+			f, err := b.fleet(ctx, fmt.Sprintf("bench-%d-%d", n, round), n)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("  %.1f devices/s (%s); CPU ms a device: server %.0f, workers and simulator %.0f; console calls a device %.1f; a device takes %s\n\n",
+				f.perSecond(), f.took.Round(time.Millisecond), 1000*f.cpu.server/float64(n), 1000*f.cpu.self/float64(n),
+				float64(f.consoleCalls)/float64(n), f.avgDevice.Round(time.Millisecond))
+			r.fleets = append(r.fleets, f)
+		}
+		results = append(results, r)
+	}
+	report(os.Stdout, o, activities, results)
+	return nil
+}
+
+// startDevServer starts bin/temporal's dev server with the search attributes Offboard needs.
+func startDevServer(ctx context.Context, path string) (*testsuite.DevServer, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("no Temporal CLI at %s: run `make bin/temporal` (make bench does)", path)
+	}
+	args := []string{"--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"}
+	for _, name := range workflows.SearchAttributeNames {
+		args = append(args, "--search-attribute", name+"=Keyword")
+	}
+	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	srv, err := testsuite.StartDevServer(sctx, testsuite.DevServerOptions{
+		ExistingPath: path, ExtraArgs: args, LogLevel: "error",
+		ClientOptions: &client.Options{Namespace: "default", Logger: quietLogger()},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start the dev server: %w", err)
+	}
+	return srv, nil
+}
+
+// quietLogger drops the SDK's logs: every "not yet" of a poll is an activity error to the SDK, and
+// writing them would only measure the terminal.
+func quietLogger() log.Logger { return logging.NewTemporalLogger(zap.NewNop()) }

@@ -1,0 +1,29 @@
+package workerapp
+
+import (
+	"testing"
+
+	"github.com/offboard/offboard/internal/config"
+	"github.com/offboard/offboard/workflows"
+)
+
+// Each outside system's queue carries its own server-side rate limit, from CONSOLE_RATE_LIMIT and
+// APPLE_RATE_LIMIT; the workflow queue has none.
+func TestQueuesCarryTheirRateLimits(t *testing.T) {
+	cfg := config.Worker{Console: config.Console{RateLimit: 20}, Apple: config.Apple{RateLimit: 5},
+		MaxConcurrentActivities: 50, MaxConcurrentWorkflowTasks: 10}
+	q := QueueOptions(OptionsFrom(cfg))
+	if got := q[workflows.ConsoleTaskQueue].TaskQueueActivitiesPerSecond; got != 20 {
+		t.Errorf("console queue: %v activities/s, want 20", got)
+	}
+	if got := q[workflows.AppleTaskQueue].TaskQueueActivitiesPerSecond; got != 5 {
+		t.Errorf("apple queue: %v activities/s, want 5", got)
+	}
+	main := q[workflows.TaskQueue]
+	if main.TaskQueueActivitiesPerSecond != 0 || main.MaxConcurrentWorkflowTaskExecutionSize != 10 || main.MaxConcurrentActivityExecutionSize != 50 {
+		t.Errorf("offboarding queue options %+v", main)
+	}
+	if len(q) != 3 {
+		t.Errorf("%d queues, want offboarding, clomo-console and apple-business", len(q))
+	}
+}
