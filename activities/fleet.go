@@ -2,11 +2,14 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -96,4 +99,53 @@ func keyword(fields map[string]*commonpb.Payload, name string) string {
 		return ""
 	}
 	return s
+}
+
+// DeviceState is a device workflow as Temporal itself describes it: strongly consistent, where
+// visibility (the census) may lag behind under load.
+type DeviceState struct {
+	WorkflowID string `json:"workflowId"`
+	Running    bool   `json:"running"`
+	// Status is the workflow's status: Running, Completed, Failed, Canceled, Terminated,
+	// TimedOut, or NotFound.
+	Status  string `json:"status"`
+	FleetID string `json:"fleetId,omitempty"`
+}
+
+// DescribeDevices describes each device workflow (its latest run), so a fleet can tell a device
+// that visibility has not caught up with from one that closed without telling it.
+func (f *Fleet) DescribeDevices(ctx context.Context, workflowIDs []string) ([]DeviceState, error) {
+	if f == nil || f.Client == nil {
+		return nil, temporal.NewNonRetryableApplicationError("this worker has no Temporal client for fleet censuses", ErrNotConfigured, nil)
+	}
+	out := make([]DeviceState, 0, len(workflowIDs))
+	for _, id := range workflowIDs {
+		d := DeviceState{WorkflowID: id}
+		desc, err := f.Client.DescribeWorkflowExecution(ctx, id, "")
+		var notFound *serviceerror.NotFound
+		switch {
+		case errors.As(err, &notFound):
+			d.Status = "NotFound"
+		case err != nil:
+			return nil, fmt.Errorf("describe %s: %w", id, err)
+		default:
+			info := desc.GetWorkflowExecutionInfo()
+			d.Running = info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+			d.Status = statusName(info.GetStatus())
+			d.FleetID = keyword(info.GetSearchAttributes().GetIndexedFields(), "FleetID")
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+func statusName(s enumspb.WorkflowExecutionStatus) string {
+	name := strings.TrimPrefix(s.String(), "WORKFLOW_EXECUTION_STATUS_")
+	parts := strings.Split(strings.ToLower(name), "_")
+	for i, p := range parts {
+		if p != "" {
+			parts[i] = strings.ToUpper(p[:1]) + p[1:]
+		}
+	}
+	return strings.Join(parts, "")
 }

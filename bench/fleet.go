@@ -24,7 +24,7 @@ import (
 // benchTiming makes the devices wait on the engine, not on sleeps: polls every 100 ms, while the
 // simulator's devices check in and their users act within a few simulated seconds.
 var benchTiming = workflows.Timing{
-	CheckInPoll: envDuration("BENCH_CHECKIN_POLL", 100*time.Millisecond), ConsolePoll: envDuration("BENCH_CONSOLE_POLL", 100*time.Millisecond),
+	CheckInPoll: envDuration("BENCH_CHECKIN_POLL", 100*time.Millisecond), ConsolePoll: envDuration("BENCH_CONSOLE_POLL", 250*time.Millisecond),
 	ApplePoll:       envDuration("BENCH_APPLE_POLL", 100*time.Millisecond),
 	CheckInDeadline: time.Hour, UserReminders: []time.Duration{time.Hour}, OperatorReminder: time.Hour,
 }
@@ -81,6 +81,8 @@ type fleetRun struct {
 	runs               int
 	cpu                cpuTimes
 	avgDevice          time.Duration // a device's time from start to outcome, on average
+	// batchWait is how long ADE devices waited for the batcher's answer (a sample): mean and max.
+	batchWait, batchWaitMax time.Duration
 }
 
 func (r fleetRun) perSecond() float64 { return float64(r.n) / r.took.Seconds() }
@@ -170,6 +172,7 @@ wait:
 		return r, err
 	}
 	r.fleetSide += float64(b.historyLength(ctx, fmt.Sprintf("WorkflowId = '%s'", workflows.BatcherWorkflowID))-batcherBefore) / float64(n)
+	r.batchWait, r.batchWaitMax = b.batchWaits(ctx, devices)
 	for _, d := range devices {
 		entries := b.world.Sim.Ledger(d.Request.Serial)
 		for _, kind := range []string{console.CmdEraseDevice, console.CmdDeleteDevice, console.CmdPurgeDevice, console.CmdRemoveProfile,
@@ -323,4 +326,38 @@ func envDuration(name string, def time.Duration) time.Duration {
 		return d
 	}
 	return def
+}
+
+// batchWaits reads, from a sample of ADE devices' histories, how long each waited between its
+// request to the batcher and the batcher's answer.
+func (b *bench) batchWaits(ctx context.Context, devices []workflows.FleetDevice) (mean, longest time.Duration) {
+	var total time.Duration
+	n := 0
+	for _, d := range devices {
+		if !d.Request.Enrollment.IsADE() || n >= 30 {
+			continue
+		}
+		iter := b.c.GetWorkflowHistory(ctx, workflows.DeviceWorkflowID(d.Request.Serial), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		var asked time.Time
+		for iter.HasNext() {
+			e, err := iter.Next()
+			if err != nil {
+				break
+			}
+			switch {
+			case e.GetSignalExternalWorkflowExecutionInitiatedEventAttributes().GetSignalName() == "unassign-request" && asked.IsZero():
+				asked = e.GetEventTime().AsTime()
+			case e.GetWorkflowExecutionSignaledEventAttributes().GetSignalName() == "unassign-result" && !asked.IsZero():
+				w := e.GetEventTime().AsTime().Sub(asked)
+				total += w
+				longest = max(longest, w)
+				n++
+				asked = time.Time{}
+			}
+		}
+	}
+	if n == 0 {
+		return 0, 0
+	}
+	return total / time.Duration(n), longest
 }

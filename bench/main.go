@@ -50,10 +50,10 @@ func main() {
 	var o options
 	devices := flag.String("devices", "100,1000", "fleet sizes, comma-separated")
 	large := flag.Bool("large", false, "also run 10,000 devices")
-	flag.IntVar(&o.window, "window", 200, "devices (and floor children) at once")
+	flag.IntVar(&o.window, "window", 100, "devices (and floor children) at once")
 	flag.IntVar(&o.rounds, "rounds", 2, "floor and fleet runs of each size, alternating; rates are their mean")
-	flag.Float64Var(&o.scale, "time-scale", 3600, "the simulator's simulated seconds per real second")
-	flag.DurationVar(&o.census, "census", 5*time.Second, "how often the fleet reads its devices' steps from visibility")
+	flag.Float64Var(&o.scale, "time-scale", 1800, "the simulator's simulated seconds per real second")
+	flag.DurationVar(&o.census, "census", 30*time.Second, "how often the fleet reads its devices' steps from visibility")
 	flag.BoolVar(&o.chaos, "chaos", false, "kill a worker process (SIGKILL) again and again under injected faults, and check the ledger")
 	flag.DurationVar(&o.chaosKill, "kill-every", 4*time.Second, "chaos: how often the worker process is killed")
 	flag.BoolVar(&o.skipFloor, "skip-floor", false, "measure the fleet only")
@@ -132,8 +132,14 @@ func run(o options) error {
 		return err
 	}
 	activities := pilot.avgActivities()
-	fmt.Printf("  an average device runs %.1f activities (%d history events); the floor's children run %d no-op activities\n\n",
+	fmt.Printf("  an average device runs %.1f activities (%d history events); the floor's children run %d no-op activities\n",
 		pilot.avgActivitiesExact, pilot.avgEvents(), activities)
+	if !o.skipFloor {
+		if _, err := b.floorRun(ctx, o.pilot, activities); err != nil { // warms the floor's queue up too
+			return err
+		}
+	}
+	fmt.Println()
 
 	var results []sizeResult
 	for _, n := range o.sizes {
@@ -155,9 +161,10 @@ func run(o options) error {
 			if err != nil {
 				return err
 			}
-			fmt.Printf("  %.1f devices/s (%s); CPU ms a device: server %.0f, workers and simulator %.0f; console calls a device %.1f; a device takes %s\n\n",
+			fmt.Printf("  %.1f devices/s (%s); CPU ms a device: server %.0f, workers and simulator %.0f; console calls a device %.1f; "+
+				"a device takes %s; the batcher answers in %s (at most %s)\n\n",
 				f.perSecond(), f.took.Round(time.Millisecond), 1000*f.cpu.server/float64(n), 1000*f.cpu.self/float64(n),
-				float64(f.consoleCalls)/float64(n), f.avgDevice.Round(time.Millisecond))
+				float64(f.consoleCalls)/float64(n), f.avgDevice.Round(time.Millisecond), f.batchWait.Round(time.Millisecond), f.batchWaitMax.Round(time.Millisecond))
 			r.fleets = append(r.fleets, f)
 		}
 		results = append(results, r)

@@ -551,6 +551,8 @@ func (f *fleet) censusLoop(ctx workflow.Context) {
 			f.logger.Warn("census failed", "error", err)
 			continue
 		}
-		f.applyCensus(ctx, c)
+		if suspects := f.applyCensus(ctx, c); len(suspects) > 0 {
+			f.verify(ctx, actx, suspects)
+		}
 	}
 }

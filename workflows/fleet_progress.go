@@ -100,9 +100,10 @@ func (f *fleet) rate() float64 {
 	return 0
 }
 
-// applyCensus keeps the census for the progress query and finds devices that closed without
-// telling the fleet: listed by no two censuses in a row although started before the earlier one.
-func (f *fleet) applyCensus(ctx workflow.Context, c activities.Census) {
+// applyCensus keeps the census for the progress query and returns the suspects: devices that no
+// two censuses in a row listed although they started before the earlier one. Visibility may lag
+// under load, so a suspect is only a question, which verify answers.
+func (f *fleet) applyCensus(ctx workflow.Context, c activities.Census) []string {
 	for {
 		var r DeviceResult
 		if !f.finished.ReceiveAsync(&r) {
@@ -116,6 +117,7 @@ func (f *fleet) applyCensus(ctx workflow.Context, c activities.Census) {
 		listed[s] = true
 	}
 	prev := f.st.CensusAt
+	var suspects []string
 	for _, serial := range sortedKeys(f.st.Running) {
 		d := f.st.Running[serial]
 		if listed[serial] || prev == nil || d.Started.After(*prev) {
@@ -125,14 +127,59 @@ func (f *fleet) applyCensus(ctx workflow.Context, c activities.Census) {
 		}
 		f.st.Running[serial] = d
 		if d.Missing >= 2 {
-			f.deviceFinished(ctx, DeviceResult{Serial: serial, Path: d.Path, Outcome: OutcomeLost,
-				Error: fmt.Sprintf("%s closed without telling the fleet (terminated?): see its history", DeviceWorkflowID(serial))})
+			suspects = append(suspects, serial)
 		}
 	}
 	c.Serials = nil // the fleet's state keeps counts, not the list
 	f.st.Census = &c
 	f.st.CensusAt = &f.now
 	f.publish(ctx)
+	return suspects
+}
+
+// verify asks Temporal itself (not visibility) about the suspects: one still running for this
+// fleet is only late in visibility; one that closed without telling the fleet (terminated, or
+// restarted by someone else) gets the outcome its status says, and is named for a person.
+func (f *fleet) verify(ctx, actx workflow.Context, suspects []string) {
+	ids := make([]string, len(suspects))
+	for i, s := range suspects {
+		ids[i] = DeviceWorkflowID(s)
+	}
+	var states []activities.DeviceState
+	if err := workflow.ExecuteActivity(actx, fleetActs.DescribeDevices, ids).Get(ctx, &states); err != nil {
+		f.logger.Warn("suspects not verified", "devices", len(ids), "error", err)
+		return
+	}
+	f.now = workflow.Now(ctx)
+	for i, st := range states {
+		if i >= len(suspects) {
+			break
+		}
+		serial := suspects[i]
+		d, ok := f.st.Running[serial]
+		if !ok {
+			continue // it reported meanwhile
+		}
+		if st.Running && st.FleetID == f.id {
+			d.Missing = 0
+			f.st.Running[serial] = d
+			continue
+		}
+		outcome := OutcomeLost
+		switch st.Status {
+		case "Completed":
+			outcome = OutcomeRemoved
+		case "Failed":
+			outcome = OutcomeRejected
+		case "Canceled":
+			outcome = OutcomeCancelled
+		}
+		detail := fmt.Sprintf("%s is %s and did not tell the fleet: see its history", ids[i], st.Status)
+		if st.Running {
+			detail = fmt.Sprintf("%s runs again for %s, not for this fleet", ids[i], orDash(st.FleetID))
+		}
+		f.deviceFinished(ctx, DeviceResult{Serial: serial, Path: d.Path, Outcome: outcome, Error: detail})
+	}
 }
 
 // publish shows the progress in the Web UI's current details (free: no history event).

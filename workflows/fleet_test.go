@@ -279,8 +279,9 @@ func TestFleetNeedsConfirmation(t *testing.T) {
 	}
 }
 
-// A device whose workflow closes without telling the fleet (terminated) is found by the census
-// and counted lost, so the fleet still ends; the census's steps show in the progress.
+// A device whose workflow closes without telling the fleet (terminated) is found by the census,
+// confirmed by describing it, and counted lost, so the fleet still ends; the census's steps show
+// in the progress.
 func TestFleetFindsALostDevice(t *testing.T) {
 	h := newFleetHarness(t)
 	d := h.add("LOST00001", "manual", true, func(d *fakeDevice) { d.checkInEvery = 0 })
@@ -293,6 +294,8 @@ func TestFleetFindsALostDevice(t *testing.T) {
 		}
 		return activities.Census{}, nil
 	})
+	h.env.OnActivity(fleetActs.DescribeDevices, mock.Anything, mock.Anything).Return(
+		[]activities.DeviceState{{WorkflowID: DeviceWorkflowID("LOST00001"), Status: "Terminated"}}, nil)
 	var mid FleetProgress
 	h.env.RegisterDelayedCallback(func() { mid = h.progress() }, 90*time.Second)
 	p, err := h.run(FleetInput{Devices: []FleetDevice{d}, Window: 1, CensusEvery: time.Minute, Timing: Timing{CheckInDeadline: 1000 * time.Hour}})
@@ -309,4 +312,26 @@ func TestFleetFindsALostDevice(t *testing.T) {
 
 func converterFromPayloads(can *workflow.ContinueAsNewError, out any) error {
 	return converter.GetDefaultDataConverter().FromPayloads(can.Input, out)
+}
+
+// A device that visibility has not caught up with (under load) is described, found running, and
+// left alone: it is not counted lost.
+func TestFleetDoesNotTakeVisibilityLagForALostDevice(t *testing.T) {
+	h := newFleetHarness(t)
+	d := h.add("LAGS00001", "manual", true, func(d *fakeDevice) { d.checkInEvery = 0 })
+	h.env.OnActivity(fleetActs.Census, mock.Anything, mock.Anything).Return(activities.Census{}, nil)
+	described := 0
+	h.env.OnActivity(fleetActs.DescribeDevices, mock.Anything, mock.Anything).Return(func(_ context.Context, ids []string) ([]activities.DeviceState, error) {
+		described++
+		return []activities.DeviceState{{WorkflowID: ids[0], Running: true, Status: "Running", FleetID: "f1"}}, nil
+	})
+	var p FleetProgress
+	h.env.RegisterDelayedCallback(func() { p = h.progress(); h.env.CancelWorkflow() }, 10*time.Minute)
+	_, _ = h.run(FleetInput{Devices: []FleetDevice{d}, Window: 1, CensusEvery: time.Minute, Timing: Timing{CheckInDeadline: 1000 * time.Hour}})
+	if described == 0 {
+		t.Fatal("the suspect was never described")
+	}
+	if p.ByState[OutcomeLost] != 0 || p.ByState[FleetDeviceRunning] != 1 {
+		t.Errorf("progress %v: a running device was counted lost", p.ByState)
+	}
 }
