@@ -185,7 +185,7 @@ func startDevServer(ctx context.Context, path string) (*testsuite.DevServer, err
 	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	srv, err := testsuite.StartDevServer(sctx, testsuite.DevServerOptions{
-		ExistingPath: path, ExtraArgs: args, LogLevel: "error",
+		ExistingPath: path, ExtraArgs: args, LogLevel: "never",
 		ClientOptions: &client.Options{Namespace: "default", Logger: quietLogger()},
 	})
 	if err != nil {

@@ -227,3 +227,54 @@ func firstEventInput(t *testing.T, workflowID string) workflows.FleetInput {
 	}
 	return in
 }
+
+// Cancelling a fleet stops its starts and leaves the devices already running to go on: they are
+// not cancelled with it.
+func TestFleetCancelLeavesRunningDevices(t *testing.T) {
+	prefix := fmt.Sprintf("FC%05d", time.Now().UnixNano()%100000)
+	var rows []workflows.FleetDevice
+	var specs []simulator.DeviceSpec
+	for i := range 3 {
+		serial := fmt.Sprintf("%s%03d", prefix, i)
+		spec := simulator.DeviceSpecFor(serial, "manual")
+		spec.CheckInEvery = simulator.Never // the device never checks in: it waits until cancelled
+		specs = append(specs, spec)
+		rows = append(rows, workflows.FleetDevice{Request: procedure.Request{Serial: serial, Enrollment: procedure.Manual, Wipe: true}})
+	}
+	if err := world.Sim.AddDevices(specs...); err != nil {
+		t.Fatal(err)
+	}
+	fleetID := "cancel-" + prefix
+	run := startFleet(t, workflows.FleetInput{FleetID: fleetID, Devices: rows, Window: 2, Timing: fastTiming, CensusEvery: -1})
+	waitProgress(t, fleetID, "ran two devices", func(p workflows.FleetProgress) bool { return p.ByState[workflows.FleetDeviceRunning] == 2 })
+	if err := tc.CancelWorkflow(context.Background(), run.GetID(), ""); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := run.Get(ctx, nil); !temporal.IsCanceledError(err) {
+		t.Fatalf("fleet ended with %v, want cancelled", err)
+	}
+	p := fleetProgress(t, fleetID)
+	if p.State != workflows.FleetCancelled || p.ByState[workflows.FleetDevicePending] != 1 || p.ByState[workflows.FleetDeviceRunning] != 2 {
+		t.Errorf("after cancel: %+v", p)
+	}
+	time.Sleep(time.Second) // a cancellation, had one been sent, reaches the device in milliseconds
+	for i, r := range rows {
+		id := workflows.DeviceWorkflowID(r.Request.Serial)
+		desc, err := tc.DescribeWorkflowExecution(context.Background(), id, "")
+		if i == 2 {
+			if err == nil {
+				t.Errorf("%s was started after the fleet was cancelled", id)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+		if st := desc.GetWorkflowExecutionInfo().GetStatus(); st != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			t.Errorf("%s is %s after the fleet was cancelled, want still running", id, st)
+		}
+		_ = tc.CancelWorkflow(context.Background(), id, "")
+	}
+}

@@ -372,6 +372,16 @@ func (c *cli) fleetReport(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The fleet's own view of the devices it did not run to the end (conflict, lost, ...), when it
+	// still answers.
+	notes := map[string]workflows.FleetNote{}
+	if p, err := queryFleet(ctx, tc, id); err == nil {
+		for _, n := range p.NeedPerson {
+			if n.Outcome != "" {
+				notes[n.Serial] = n
+			}
+		}
+	}
 	rows := make([]reportRow, len(devices))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 16)
@@ -383,6 +393,27 @@ func (c *cli) fleetReport(ctx context.Context, args []string) error {
 		})
 	}
 	wg.Wait()
+	for i, r := range rows {
+		n, ok := notes[r.Serial]
+		if !ok || n.Outcome == r.Outcome {
+			continue
+		}
+		// The fleet did not run this device: say so first, then what its own workflow shows.
+		if r.Fleet != "" || n.Outcome == workflows.OutcomeConflict {
+			own := "its own workflow: " + r.Outcome
+			if r.Fleet != "" {
+				own += " (fleet " + r.Fleet + ")"
+			}
+			if r.Error != "" {
+				own += "; " + r.Error
+			}
+			rows[i].Error = own
+		}
+		rows[i].Outcome = n.Outcome
+		if rows[i].Error == "" {
+			rows[i].Error = n.Detail
+		}
+	}
 	if *asCSV {
 		return writeReportCSV(c.stdout, rows)
 	}

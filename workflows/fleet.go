@@ -378,7 +378,10 @@ func (f *fleet) startNext(ctx workflow.Context) {
 		return
 	}
 	f.st.Running[serial] = RunningDevice{Path: plan.Path, Started: f.now}
-	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+	// A disconnected context: cancelling the fleet must not cancel the devices it started (OnCancel);
+	// the child's ParentClosePolicy alone does not stop a cancellation from reaching it.
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	cctx := workflow.WithChildOptions(dctx, workflow.ChildWorkflowOptions{
 		WorkflowID:            DeviceWorkflowID(serial),
 		TaskQueue:             TaskQueue,
 		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,

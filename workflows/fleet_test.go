@@ -248,7 +248,9 @@ func TestFleetContinueAsNewCarriesCountsOnly(t *testing.T) {
 	}
 }
 
-// Cancelled, the fleet starts no more devices and says the running ones go on.
+// Cancelled, the fleet starts no more devices and says the running ones go on (that they do is
+// integration's TestFleetCancelLeavesRunningDevices: the test environment does not carry a
+// cancellation to children as the server does).
 func TestFleetCancelStopsStarting(t *testing.T) {
 	h := newFleetHarness(t)
 	var devices []FleetDevice
