@@ -35,7 +35,9 @@ const (
 
 // notYet is the benign error of a poll whose condition does not hold yet.
 func notYet(format string, a ...any) error {
-	return temporal.NewApplicationError(fmt.Sprintf(format, a...), ErrNotYet)
+	// Benign: a poll that is not there yet is the normal state of a wait, not an alert.
+	return temporal.NewApplicationErrorWithOptions(fmt.Sprintf(format, a...), ErrNotYet,
+		temporal.ApplicationErrorOptions{Category: temporal.ApplicationErrorCategoryBenign})
 }
 
 // classifyConsole turns a console error into the error a workflow branches on: the console's

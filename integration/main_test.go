@@ -66,7 +66,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	world, err = stack.Start(stack.Options{TimeScale: 3600, Dir: dir})
+	world, err = stack.Start(stack.Options{TimeScale: 3600, Dir: dir, ReappearAfter: 14 * 24 * time.Hour})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "integration: start simulator:", err)
 		return 1

@@ -32,6 +32,10 @@ type Options struct {
 	Logger *zap.Logger
 	// ConsoleRate and AppleRate are the task-queue rate limits (per second); 0 is 1000.
 	ConsoleRate, AppleRate float64
+	// ReappearAfter is the simulator's (simulated) time after which a deleted, still-assigned ADE
+	// device reappears; 0 keeps the simulator's default. Tests that stop workers on purpose
+	// lengthen it: a stopped worker's activity waits out its timeout, many simulated hours.
+	ReappearAfter time.Duration
 }
 
 // Stack is a running simulator, and workers once started.
@@ -63,6 +67,7 @@ func Start(opts Options) (*Stack, error) {
 	sim, err := simulator.New(simulator.Config{
 		ConsoleToken: consoleToken, AppleClientID: "BUSINESSAPI.offboard-stack", AppleKeyID: "stack-key",
 		ApplePublicKey: &key.PublicKey, TimeScale: opts.TimeScale, StateFile: filepath.Join(opts.Dir, "simulator.json"),
+		ReappearAfter: opts.ReappearAfter,
 	})
 	if err != nil {
 		return nil, err
