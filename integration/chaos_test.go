@@ -62,7 +62,7 @@ func TestChaosFleetSurvivesFaultsAndWorkerKills(t *testing.T) {
 		t.Errorf("faults injected %v: want 429s and lost answers", faults)
 	}
 	for _, r := range rows {
-		counts := assertChaosLedger(t, r.Request.Serial)
+		counts := assertLedger(t, r.Request.Serial)
 		if r.Request.Enrollment.IsADE() && counts["UNASSIGN_DEVICES"] != 1 {
 			t.Errorf("%s: UNASSIGN_DEVICES accepted %d times, want 1", r.Request.Serial, counts["UNASSIGN_DEVICES"])
 		}
@@ -70,32 +70,4 @@ func TestChaosFleetSurvivesFaultsAndWorkerKills(t *testing.T) {
 			t.Errorf("%s (%s): unassigned in Apple", r.Request.Serial, procedure.PathName(r.Request.Wipe, r.Request.Enrollment))
 		}
 	}
-}
-
-// assertChaosLedger is assertLedger for a run with killed workers, less one hazard that only the
-// time scale makes: a killed worker's activity is retried after its 30 s start-to-close timeout,
-// which the simulator (an hour a second) counts as 30 hours, longer than the day after which a
-// deleted ADE device still assigned in Apple is noted as reappearing. Everything else holds: no
-// destructive command twice, no delete in lost mode.
-func assertChaosLedger(t *testing.T, serial string) map[string]int {
-	t.Helper()
-	entries := world.Sim.Ledger(serial)
-	counts := map[string]int{}
-	for _, kind := range destructive {
-		n := simulator.CountLedger(entries, kind, simulator.OutcomeAccepted)
-		counts[kind] = n
-		if n > 1 {
-			t.Errorf("%s: %s accepted %d times", serial, kind, n)
-		}
-	}
-	for _, e := range entries {
-		switch e.Hazard {
-		case "":
-		case simulator.HazardReappears:
-			t.Logf("%s: unassigned more than a simulated day after its delete (time scale, see above)", serial)
-		default:
-			t.Errorf("%s: hazard %s in the ledger: %+v", serial, e.Hazard, e)
-		}
-	}
-	return counts
 }
