@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"errors"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -62,9 +63,18 @@ func (c *Console) SendCommand(ctx context.Context, in CommandInput) (console.Com
 }
 
 // AwaitCommand succeeds once the device has carried out a queued command; until then it fails
-// with ErrNotYet and is retried at the poll interval.
+// with ErrNotYet and is retried at the poll interval. Each attempt is one long poll (holdFor).
 func (c *Console) AwaitCommand(ctx context.Context, ref CommandRef) (console.Command, error) {
-	cmd, err := c.api().Command(ctx, ref.Serial, ref.CommandID)
+	settled := func(cmd console.Command) bool {
+		return cmd.Status == console.CommandCompleted || cmd.Status == console.CommandFailed
+	}
+	var cmd console.Command
+	var err error
+	if w, ok := c.api().(console.Waiter); ok {
+		cmd, err = w.WaitCommand(ctx, ref.Serial, ref.CommandID, holdFor(ctx), settled)
+	} else {
+		cmd, err = c.api().Command(ctx, ref.Serial, ref.CommandID)
+	}
 	if err != nil {
 		return console.Command{}, classifyConsole(ref.Serial, "read command "+ref.CommandID, err)
 	}
@@ -83,15 +93,37 @@ func (c *Console) AwaitCommand(ctx context.Context, ref CommandRef) (console.Com
 
 // AwaitGreyedOut succeeds once the console shows the device greyed-out (取消線).
 func (c *Console) AwaitGreyedOut(ctx context.Context, serial string) (console.Device, error) {
-	d, err := c.ReadDevice(ctx, serial)
+	d, err := c.watchDevice(ctx, serial, func(d console.Device) bool { return d.Status == console.StatusGreyedOut })
 	if err != nil {
-		return d, err
+		return d, classifyConsole(serial, "read the device record", err)
 	}
 	if d.Status != console.StatusGreyedOut {
 		return d, notYet("device %s is still %s (last check-in %s): waiting for it to show greyed-out",
 			serial, d.Status, d.LastCheckIn.Format("2006-01-02 15:04 MST"))
 	}
 	return d, nil
+}
+
+// longPoll is how long one attempt of a wait holds its read open, when the console can hold it
+// (console.Waiter): a change (a check-in, the end of a deletion) is seen the moment it happens,
+// for one request. The retry policy's interval applies between attempts, as for a plain poll.
+const longPoll = 20 * time.Second
+
+// holdFor is how long this attempt may hold a read: longPoll, within the activity's own deadline.
+func holdFor(ctx context.Context) time.Duration {
+	hold := longPoll
+	if dl, ok := ctx.Deadline(); ok {
+		hold = min(hold, time.Until(dl)-5*time.Second)
+	}
+	return max(hold, 0)
+}
+
+// watchDevice reads a record, holding the read while done is false (see holdFor).
+func (c *Console) watchDevice(ctx context.Context, serial string, done func(console.Device) bool) (console.Device, error) {
+	if w, ok := c.api().(console.Waiter); ok {
+		return w.WaitDevice(ctx, serial, holdFor(ctx), done)
+	}
+	return c.api().Device(ctx, serial)
 }
 
 // DeleteRecord re-reads lost mode right before deleting, so a device is never deleted while lost
@@ -117,7 +149,7 @@ func (c *Console) DeleteRecord(ctx context.Context, in DeleteInput) (console.Com
 
 // AwaitRecordGone succeeds once the record has disappeared from the Devices list.
 func (c *Console) AwaitRecordGone(ctx context.Context, serial string) error {
-	d, err := c.api().Device(ctx, serial)
+	d, err := c.watchDevice(ctx, serial, func(console.Device) bool { return false })
 	if console.CodeOf(err) == console.CodeDeviceNotFound {
 		return nil
 	}

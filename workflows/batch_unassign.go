@@ -299,7 +299,7 @@ func (b *batcher) post(ctx workflow.Context, batch *UnassignBatch) bool {
 // poll waits for the activity, then tells each device what it did for that device.
 func (b *batcher) poll(ctx workflow.Context, batch *UnassignBatch) {
 	var out activities.BatchOutcome
-	err := workflow.ExecuteActivity(pollOptions(ctx, AppleTaskQueue, "await Apple activity "+batch.ActivityID, batch.Poll),
+	err := workflow.ExecuteActivity(pollOptions(ctx, AppleTaskQueue, "await Apple activity "+batch.ActivityID, batch.Poll, 0),
 		appleActs.AwaitBatch, batch.ActivityID).Get(ctx, &out)
 	if ctx.Err() != nil {
 		return

@@ -43,7 +43,7 @@ type device struct {
 	pending *StepReport      // a person's report, taken by the step that waits on it
 	wake    workflow.Channel // a signal or a report: a waiting step checks again now
 
-	saStep, saWaiting, saPath string
+	sa visibleState // what the search attributes show
 }
 
 // DeviceOffboarding takes one device through its path of the vendor procedure.
@@ -65,6 +65,7 @@ func newDevice(ctx workflow.Context, in DeviceInput) (*device, error) {
 		timing: in.Timing.withDefaults(),
 		rounds: map[procedure.StepID]int{},
 		wake:   workflow.NewBufferedChannel(ctx, 16),
+		sa:     startVisibleState(ctx, in.FleetID),
 	}
 	serial, err := procedure.NormalizeSerial(in.Request.Serial)
 	if err != nil {

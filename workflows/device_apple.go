@@ -78,7 +78,7 @@ func (w *device) unassignAlone(ctx workflow.Context) error {
 		}
 		var act applebusiness.Activity
 		w.waiting(ctx, id, procedure.PartyApple, "waiting for Apple's activity "+w.status.AppleActID, "", nil)
-		err := workflow.ExecuteActivity(pollOptions(ctx, AppleTaskQueue, "await Apple activity "+w.status.AppleActID, w.timing.ApplePoll),
+		err := workflow.ExecuteActivity(pollOptions(ctx, AppleTaskQueue, "await Apple activity "+w.status.AppleActID, w.timing.ApplePoll, 0),
 			appleActs.AwaitActivity, w.status.AppleActID).Get(ctx, &act)
 		if err != nil && ctx.Err() != nil {
 			return err

@@ -91,7 +91,11 @@ func (w *device) finish(ctx workflow.Context, id procedure.StepID, state, note s
 		s.Note = note
 	}
 	w.logger.Info("step ended", "step", id, "state", state, "note", note)
-	w.setCurrent(ctx, "", procedure.PartyNone, "", "", nil)
+	// Between two steps: the status says so at once; the search attributes wait for what comes
+	// next (a step, or the end), which always follows in the same workflow task.
+	w.status.Current, w.status.WaitingOn, w.status.WaitingFor = "", procedure.PartyNone, ""
+	w.status.Instruction, w.status.Choices = "", nil
+	workflow.SetCurrentDetails(ctx, w.details())
 }
 
 // note adds a line to a step's note (what happened while it waited).
@@ -114,9 +118,21 @@ func (w *device) setCurrent(ctx workflow.Context, id procedure.StepID, party pro
 	w.publish(ctx)
 }
 
-// publish pushes the state to the search attributes (only when they change: each upsert is a
-// history event) and to the Web UI's current details (free: no event).
+// publish pushes the state to the Web UI's current details (free: no history event) and, when it
+// matters to someone filtering or counting devices, to the search attributes. Each upsert is a
+// history event and a visibility write, the largest cost a device adds to the server besides its
+// activities, so the visible state changes only when:
+//   - the device starts or stops waiting on someone else: WaitingOn changes (console, apple,
+//     device, operator, vendor-support, none at the end);
+//   - the step changes while the device waits on a person or on the device itself (a new wait, a
+//     new instruction);
+//   - the path changes, or the device ends (OffboardStep becomes the outcome).
+//
+// A run of console steps of a second each (a wipe command, then a delete, then a retry of it)
+// shows in visibility as the first of them; the status query and the current details always
+// show the exact step.
 func (w *device) publish(ctx workflow.Context) {
+	workflow.SetCurrentDetails(ctx, w.details())
 	step := string(w.status.Current)
 	if step == "" {
 		step = w.status.Outcome
@@ -125,24 +141,47 @@ func (w *device) publish(ctx workflow.Context) {
 	if party == "" {
 		party = string(procedure.PartyNone)
 	}
-	if step != w.saStep || party != w.saWaiting || w.status.Path != w.saPath {
-		updates := []temporal.SearchAttributeUpdate{SAOffboardStep.ValueSet(step), SAWaitingOn.ValueSet(party)}
-		if w.status.Path != "" {
-			updates = append(updates, SAOffboardPath.ValueSet(w.status.Path))
-		}
-		if w.saStep == "" {
-			// The first upsert also names the device (and its fleet), whoever started it.
-			updates = append(updates, SADeviceSerial.ValueSet(w.status.Serial))
-			if w.in.FleetID != "" {
-				updates = append(updates, SAFleetID.ValueSet(w.in.FleetID))
-			}
-		}
-		if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
-			w.logger.Warn("search attributes not updated", "error", err)
-		}
-		w.saStep, w.saWaiting, w.saPath = step, party, w.status.Path
+	automated := w.status.WaitingOn == procedure.PartyConsole || w.status.WaitingOn == procedure.PartyApple
+	changed := party != w.sa.waiting || w.status.Path != w.sa.path || (step != w.sa.step && !automated) ||
+		(w.status.Outcome != OutcomeRunning && step != w.sa.step)
+	if !changed {
+		return
 	}
-	workflow.SetCurrentDetails(ctx, w.details())
+	updates := []temporal.SearchAttributeUpdate{SAOffboardStep.ValueSet(step), SAWaitingOn.ValueSet(party)}
+	if w.status.Path != "" {
+		updates = append(updates, SAOffboardPath.ValueSet(w.status.Path))
+	}
+	if !w.sa.named {
+		// The device names itself (and its fleet) when whoever started it did not.
+		updates = append(updates, SADeviceSerial.ValueSet(w.status.Serial))
+		if w.in.FleetID != "" {
+			updates = append(updates, SAFleetID.ValueSet(w.in.FleetID))
+		}
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+		w.logger.Warn("search attributes not updated", "error", err)
+	}
+	w.sa = visibleState{step: step, waiting: party, path: w.status.Path, named: true}
+}
+
+// visibleState is what the search attributes show of a device.
+type visibleState struct {
+	step, waiting, path string
+	named               bool // DeviceSerial (and FleetID, for a fleet's device) are set
+}
+
+// startVisibleState reads the search attributes the device was started with (the starter and the
+// fleet set all of them), so the first step does not write them again.
+func startVisibleState(ctx workflow.Context, fleetID string) visibleState {
+	sa := workflow.GetTypedSearchAttributes(ctx)
+	var v visibleState
+	v.step, _ = sa.GetKeyword(SAOffboardStep)
+	v.waiting, _ = sa.GetKeyword(SAWaitingOn)
+	v.path, _ = sa.GetKeyword(SAOffboardPath)
+	_, hasSerial := sa.GetKeyword(SADeviceSerial)
+	fleet, _ := sa.GetKeyword(SAFleetID)
+	v.named = hasSerial && fleet == fleetID
+	return v
 }
 
 // details renders the status as markdown for the Web UI's "current details".

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -59,8 +60,8 @@ func (w *device) consoleCommand(ctx workflow.Context, id procedure.StepID, req c
 		}
 		outcome, err := w.waitOnDevice(ctx, longWait{
 			step: id, why: "waiting for the device to check in and carry out " + req.Type, out: &done, escalation: escalation,
-			poll: func(pctx workflow.Context) workflow.Future {
-				return workflow.ExecuteActivity(pollOptions(pctx, ConsoleTaskQueue, "await "+req.Type+" on "+serial, w.timing.CheckInPoll),
+			poll: func(pctx workflow.Context, within time.Duration) workflow.Future {
+				return workflow.ExecuteActivity(pollOptions(pctx, ConsoleTaskQueue, "await "+req.Type+" on "+serial, w.timing.CheckInPoll, within),
 					consoleActs.AwaitCommand, activities.CommandRef{Serial: serial, CommandID: cmd.ID})
 			},
 		})
@@ -130,8 +131,8 @@ func (w *device) awaitGreyedOut(ctx workflow.Context) error {
 	}
 	if w.mode == ModeAutomated {
 		lw.out = &consoleDevice{}
-		lw.poll = func(pctx workflow.Context) workflow.Future {
-			return workflow.ExecuteActivity(pollOptions(pctx, ConsoleTaskQueue, "await greyed-out "+serial, w.timing.CheckInPoll),
+		lw.poll = func(pctx workflow.Context, within time.Duration) workflow.Future {
+			return workflow.ExecuteActivity(pollOptions(pctx, ConsoleTaskQueue, "await greyed-out "+serial, w.timing.CheckInPoll, within),
 				consoleActs.AwaitGreyedOut, serial)
 		}
 	}
@@ -245,7 +246,7 @@ func (w *device) issueDelete(ctx workflow.Context, id procedure.StepID) (string,
 		case err == nil:
 			w.note(id, fmt.Sprintf("delete %s accepted%s", cmd.ID, replayedNote(cmd)))
 			w.waiting(ctx, id, procedure.PartyConsole, "waiting for the record to disappear from the Devices list", "", nil)
-			return procedure.OutcomeDone, workflow.ExecuteActivity(pollOptions(ctx, ConsoleTaskQueue, "await record gone "+serial, w.timing.ConsolePoll),
+			return procedure.OutcomeDone, workflow.ExecuteActivity(pollOptions(ctx, ConsoleTaskQueue, "await record gone "+serial, w.timing.ConsolePoll, 0),
 				consoleActs.AwaitRecordGone, serial).Get(ctx, nil)
 		case activities.IsType(err, activities.ErrRecordGone):
 			w.note(id, "the record was already gone")

@@ -1,9 +1,12 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/offboard/offboard/internal/notify"
@@ -23,9 +26,9 @@ const (
 type longWait struct {
 	step procedure.StepID
 	why  string
-	// poll starts the one activity that polls the console; nil when there is no console to read
-	// (operator mode), and a person reports instead.
-	poll func(ctx workflow.Context) workflow.Future
+	// poll starts the one activity that polls the console, to give up (ranOutOfTime) after
+	// `within`; nil when there is no console to read (operator mode), and a person reports instead.
+	poll func(ctx workflow.Context, within time.Duration) workflow.Future
 	// out receives the poll's result.
 	out any
 	// user is the step whose instructions the device's user is reminded of; "" for none.
@@ -38,6 +41,11 @@ type longWait struct {
 // device-event signal or a person's report makes it check again at once; the device's user is
 // reminded on schedule; at the deadline an operator chooses what happens, so the wait never
 // fails silently. It returns "done" or the operator's choice from lw.escalation.
+//
+// The next reminder or deadline is the poll's own schedule-to-close timeout, not a timer beside
+// it: a device that checks in before its first reminder (most of them) costs one activity and no
+// timer. A timer is set only without a poll (operator mode), or when the server ended the poll
+// early because its next attempt would fall after the checkpoint.
 func (w *device) waitOnDevice(ctx workflow.Context, lw longWait) (string, error) {
 	choices := []string{procedure.OutcomeDone}
 	instruction := ""
@@ -53,22 +61,15 @@ func (w *device) waitOnDevice(ctx workflow.Context, lw longWait) (string, error)
 
 	var poll workflow.Future
 	var cancelPoll workflow.CancelFunc
-	startPoll := func() {
-		if lw.poll == nil {
-			return
-		}
-		var pctx workflow.Context
-		pctx, cancelPoll = workflow.WithCancel(ctx)
-		poll = lw.poll(pctx)
-	}
+	spent := false // the poll ran out of time before the checkpoint: wait for it with a timer
 	stopPoll := func() {
 		if poll != nil {
 			cancelPoll()
 			_ = poll.Get(ctx, nil)
 			poll = nil
 		}
+		spent = false
 	}
-	startPoll()
 	defer stopPoll()
 
 	for {
@@ -78,59 +79,91 @@ func (w *device) waitOnDevice(ctx workflow.Context, lw longWait) (string, error)
 				next = at
 			}
 		}
-		timerCtx, cancelTimer := workflow.WithCancel(ctx)
-		timer := workflow.NewTimerWithOptions(timerCtx, max(next.Sub(workflow.Now(ctx)), time.Millisecond),
-			workflow.TimerOptions{Summary: "next reminder or deadline"})
-		var polled, fired, woke bool
-		var pollErr error
-		sel := workflow.NewSelector(ctx)
-		if poll != nil {
-			sel.AddFuture(poll, func(f workflow.Future) { polled, pollErr = true, f.Get(ctx, lw.out) })
-		}
-		sel.AddFuture(timer, func(workflow.Future) { fired = true })
-		sel.AddReceive(w.wake, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); woke = true })
-		sel.Select(ctx)
-		if !fired {
+		if now := workflow.Now(ctx); now.Before(next) {
+			var timer workflow.Future
+			cancelTimer := func() {}
+			if lw.poll != nil && poll == nil && !spent {
+				var pctx workflow.Context
+				pctx, cancelPoll = workflow.WithCancel(ctx)
+				poll = lw.poll(pctx, next.Sub(now))
+			}
+			if poll == nil {
+				var tctx workflow.Context
+				tctx, cancelTimer = workflow.WithCancel(ctx)
+				timer = workflow.NewTimerWithOptions(tctx, next.Sub(now), workflow.TimerOptions{Summary: "next reminder or deadline"})
+			}
+			var polled, woke bool
+			var pollErr error
+			sel := workflow.NewSelector(ctx)
+			if poll != nil {
+				sel.AddFuture(poll, func(f workflow.Future) { polled, pollErr = true, f.Get(ctx, lw.out) })
+			}
+			if timer != nil {
+				sel.AddFuture(timer, func(workflow.Future) {})
+			}
+			sel.AddReceive(w.wake, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); woke = true })
+			sel.Select(ctx)
 			cancelTimer()
-		}
-		if err := ctx.Err(); err != nil {
-			return "", err
-		}
-		switch {
-		case polled:
-			poll = nil
-			if pollErr != nil {
-				return "", pollErr
+			if err := ctx.Err(); err != nil {
+				return "", err
 			}
-			return procedure.OutcomeDone, nil
-		case woke:
-			if r := w.takeReport(lw.step); r != nil && lw.poll == nil {
-				return r.Outcome, nil
+			switch {
+			case polled:
+				poll = nil
+				switch {
+				case pollErr == nil:
+					return procedure.OutcomeDone, nil
+				case !ranOutOfTime(pollErr):
+					return "", pollErr
+				}
+				spent = true
+			case woke:
+				if r := w.takeReport(lw.step); r != nil && lw.poll == nil {
+					return r.Outcome, nil
+				}
+				// A signal or a person says it happened: verify now rather than at the next poll.
+				stopPoll()
 			}
-			// A signal or a person says it happened: verify now rather than at the next poll.
-			stopPoll()
-			startPoll()
-		case workflow.Now(ctx).Before(deadline):
+			continue
+		}
+		// The checkpoint: a reminder, or the deadline.
+		stopPoll()
+		if workflow.Now(ctx).Before(deadline) {
 			w.remindUser(ctx, lw.user, reminded+1)
 			w.note(lw.step, fmt.Sprintf("user reminded (%d)", reminded+1))
 			reminded++
-		default:
-			choice, err := w.askPerson(ctx, lw.step, procedure.PartyOperator,
-				fmt.Sprintf("no sign from the device after %s: %s", w.timing.CheckInDeadline, lw.why),
-				escalationText(lw.step, w.timing.CheckInDeadline, lw.escalation), append([]string{ChoiceKeepWaiting}, lw.escalation...))
-			if err != nil {
-				return "", err
-			}
-			if choice.Outcome != ChoiceKeepWaiting {
-				return choice.Outcome, nil
-			}
-			w.note(lw.step, "operator chose to keep waiting")
-			deadline = workflow.Now(ctx).Add(w.timing.CheckInDeadline)
-			w.waiting(ctx, lw.step, party, lw.why, instruction, choices)
-			stopPoll()
-			startPoll()
+			continue
 		}
+		choice, err := w.askPerson(ctx, lw.step, procedure.PartyOperator,
+			fmt.Sprintf("no sign from the device after %s: %s", w.timing.CheckInDeadline, lw.why),
+			escalationText(lw.step, w.timing.CheckInDeadline, lw.escalation), append([]string{ChoiceKeepWaiting}, lw.escalation...))
+		if err != nil {
+			return "", err
+		}
+		if choice.Outcome != ChoiceKeepWaiting {
+			return choice.Outcome, nil
+		}
+		w.note(lw.step, "operator chose to keep waiting")
+		deadline = workflow.Now(ctx).Add(w.timing.CheckInDeadline)
+		w.waiting(ctx, lw.step, party, lw.why, instruction, choices)
 	}
+}
+
+// ranOutOfTime tells a poll that reached its schedule-to-close timeout from one that failed. A
+// poll retries every failure without limit but the non-retryable ones, so any other failure that
+// reaches the workflow means its time ran out: the server says so with a schedule-to-close
+// timeout, or, when it ends a poll whose next attempt would come too late, with the last attempt's
+// failure (retry state TIMEOUT; the test environment leaves the state unspecified).
+func ranOutOfTime(err error) bool {
+	var app *temporal.ApplicationError
+	switch {
+	case temporal.IsCanceledError(err):
+		return false
+	case errors.As(err, &app):
+		return !app.NonRetryable() && !slices.Contains(nonRetryable, app.Type())
+	}
+	var timeout *temporal.TimeoutError
+	return errors.As(err, &timeout)
 }
 
 // askPerson waits for a person (an operator, vendor support) to report a step, reminding them

@@ -41,13 +41,18 @@ func callOptions(ctx workflow.Context, queue, summary string) workflow.Context {
 
 // pollOptions is for a long wait as ONE activity: each attempt reads once and fails with
 // ErrNotYet until the condition holds; the retry policy is the poll interval, so a wait of days
-// adds no history events per poll.
-func pollOptions(ctx workflow.Context, queue, summary string, every time.Duration) workflow.Context {
+// adds no history events per poll. A `within` above zero ends the poll then (schedule-to-close):
+// the wait's next reminder or deadline.
+func pollOptions(ctx workflow.Context, queue, summary string, every, within time.Duration) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		TaskQueue:           queue,
-		StartToCloseTimeout: 30 * time.Second,
-		Summary:             summary,
-		WaitForCancellation: true,
+		TaskQueue:              queue,
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: within,
+		Summary:                summary,
+		// A poll is a read: a cancelled one (the wait woke up) is left to end on its own, and a
+		// new one starts at once. An attempt holding a long poll would not hear of the
+		// cancellation before it ends anyway (it does not heartbeat).
+		WaitForCancellation: false,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        every,
 			BackoffCoefficient:     1,

@@ -125,7 +125,7 @@ func (c *Client) SendCommand(ctx context.Context, serial, idempotencyKey string,
 // Command reads the command id of serial, to poll a queued one.
 func (c *Client) Command(ctx context.Context, serial, id string) (Command, error) {
 	if id == "" {
-		return Command{}, fmt.Errorf("console: device %s: read command: no command id", serial)
+		return Command{}, errNoCommandID(serial)
 	}
 	var cmd Command
 	err := c.do(ctx, serial, "read command "+id, http.MethodGet,
@@ -133,10 +133,33 @@ func (c *Client) Command(ctx context.Context, serial, id string) (Command, error
 	return cmd, err
 }
 
+func errNoCommandID(serial string) error {
+	return fmt.Errorf("console: device %s: read command: no command id", serial)
+}
+
 func devicePath(serial string) string { return "/api/v1/devices/" + url.PathEscape(serial) }
 
 // do sends one request and decodes a 2xx answer into out; any other answer is an *APIError.
 func (c *Client) do(ctx context.Context, serial, op, method, path, idemKey string, body []byte, out any) error {
+	_, err := c.send(ctx, serial, op, method, path, idemKey, body, nil, out)
+	return err
+}
+
+// answerMeta is what a long poll needs of an answer besides its body.
+type answerMeta struct {
+	etag        string
+	notModified bool // 304: the client's copy is still current
+	waited      bool // the console honoured Prefer: wait (Preference-Applied)
+}
+
+// send is do with extra request headers; a 304 is not an error.
+func (c *Client) send(ctx context.Context, serial, op, method, path, idemKey string, body []byte, header http.Header, out any) (answerMeta, error) {
+	var meta answerMeta
+	err := c.roundTrip(ctx, serial, op, method, path, idemKey, body, header, out, &meta)
+	return meta, err
+}
+
+func (c *Client) roundTrip(ctx context.Context, serial, op, method, path, idemKey string, body []byte, header http.Header, out any, meta *answerMeta) error {
 	if strings.TrimSpace(serial) == "" {
 		return fmt.Errorf("console: %s: no serial", op)
 	}
@@ -157,6 +180,9 @@ func (c *Client) do(ctx context.Context, serial, op, method, path, idemKey strin
 	if idemKey != "" {
 		req.Header.Set("Idempotency-Key", idemKey)
 	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
 
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -166,6 +192,12 @@ func (c *Client) do(ctx context.Context, serial, op, method, path, idemKey strin
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
 		return fmt.Errorf("console: device %s: %s: read answer (HTTP %d): %w", serial, op, resp.StatusCode, c.scrubErr(err))
+	}
+	meta.etag = resp.Header.Get("ETag")
+	meta.waited = strings.HasPrefix(strings.TrimSpace(resp.Header.Get("Preference-Applied")), "wait")
+	if resp.StatusCode == http.StatusNotModified {
+		meta.notModified = true
+		return nil
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := parseError(resp, data, c.now())

@@ -12,22 +12,19 @@ import (
 const maxCommandBody = 64 << 10
 
 // handleDevice serves GET /api/v1/devices/{serial}: the record as the Devices screen shows it. A
-// record being deleted still answers; a deleted one is 404 device-not-found.
+// record being deleted still answers; a deleted one is 404 device-not-found. It honours
+// If-None-Match with Prefer: wait (watch.go).
 func (s *Simulator) handleDevice(w http.ResponseWriter, r *http.Request) {
 	serial := normalizeSerial(r.PathValue("serial"))
-	s.mu.Lock()
-	s.advance()
-	d, ok := s.st.Devices[serial]
-	var rec console.Device
-	if ok && d.recordExists() {
-		rec = d.record()
-	}
-	s.mu.Unlock()
-	if rec.Serial == "" {
-		writeConsoleError(w, http.StatusNotFound, console.CodeDeviceNotFound, "no device record with serial "+serial)
-		return
-	}
-	writeJSON(w, http.StatusOK, rec)
+	s.serveWatched(w, r, func() answer {
+		s.advance()
+		d, ok := s.st.Devices[serial]
+		if !ok || !d.recordExists() {
+			return answer{err: &console.APIError{Status: http.StatusNotFound, Code: console.CodeDeviceNotFound, Message: "no device record with serial " + serial}}
+		}
+		rec := d.record()
+		return answer{body: rec, etag: etagOf(rec)}
+	})
 }
 
 // handleSendCommand serves POST /api/v1/devices/{serial}/commands.
@@ -63,17 +60,16 @@ func (s *Simulator) handleSendCommand(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, cmd)
 }
 
-// handleCommand serves GET /api/v1/devices/{serial}/commands/{id}.
+// handleCommand serves GET /api/v1/devices/{serial}/commands/{id}, with long polls as handleDevice.
 func (s *Simulator) handleCommand(w http.ResponseWriter, r *http.Request) {
 	serial := normalizeSerial(r.PathValue("serial"))
-	s.mu.Lock()
-	cmd, e := s.command(serial, r.PathValue("id"))
-	s.mu.Unlock()
-	if e != nil {
-		writeConsoleError(w, e.Status, e.Code, e.Message)
-		return
-	}
-	writeJSON(w, http.StatusOK, cmd)
+	s.serveWatched(w, r, func() answer {
+		cmd, e := s.command(serial, r.PathValue("id"))
+		if e != nil {
+			return answer{err: e}
+		}
+		return answer{body: cmd, etag: etagOf(cmd)}
+	})
 }
 
 func writeConsoleError(w http.ResponseWriter, status int, code, message string) {

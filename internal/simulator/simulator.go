@@ -34,6 +34,7 @@ type Simulator struct {
 	faults faultInjector
 
 	dirty     chan struct{} // a change waits to be saved
+	watchers  chan struct{} // closed at the next change: wakes held GETs (watch.go)
 	done      chan struct{}
 	wg        sync.WaitGroup
 	saveMu    sync.Mutex
@@ -256,6 +257,7 @@ func (s *Simulator) tick() {
 
 // changed asks the saver to save soon; the caller holds s.mu.
 func (s *Simulator) changed() {
+	s.wakeWatchers()
 	select {
 	case s.dirty <- struct{}{}:
 	default:
