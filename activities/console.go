@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/offboard/offboard/internal/console"
@@ -71,7 +72,9 @@ func (c *Console) AwaitCommand(ctx context.Context, ref CommandRef) (console.Com
 	var cmd console.Command
 	var err error
 	if w, ok := c.api().(console.Waiter); ok {
+		stop := keepAlive(ctx)
 		cmd, err = w.WaitCommand(ctx, ref.Serial, ref.CommandID, holdFor(ctx), settled)
+		stop()
 	} else {
 		cmd, err = c.api().Command(ctx, ref.Serial, ref.CommandID)
 	}
@@ -118,12 +121,43 @@ func holdFor(ctx context.Context) time.Duration {
 	return max(hold, 0)
 }
 
+// LongPollHeartbeatTimeout is the heartbeat timeout the workflows give a long-polling activity:
+// a worker that dies while holding a read is noticed after it, not after the 30-second
+// start-to-close timeout.
+const LongPollHeartbeatTimeout = 5 * time.Second
+
 // watchDevice reads a record, holding the read while done is false (see holdFor).
 func (c *Console) watchDevice(ctx context.Context, serial string, done func(console.Device) bool) (console.Device, error) {
 	if w, ok := c.api().(console.Waiter); ok {
+		defer keepAlive(ctx)()
 		return w.WaitDevice(ctx, serial, holdFor(ctx), done)
 	}
 	return c.api().Device(ctx, serial)
+}
+
+// keepAlive heartbeats while a long poll is held: first after a second (a read answered at once
+// costs no heartbeat), then every 2 seconds, within LongPollHeartbeatTimeout.
+func keepAlive(ctx context.Context) (stop func()) {
+	if !activity.IsActivity(ctx) {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTimer(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx)
+				t.Reset(2 * time.Second)
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // DeleteRecord re-reads lost mode right before deleting, so a device is never deleted while lost

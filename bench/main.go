@@ -162,9 +162,10 @@ func run(o options) error {
 				return err
 			}
 			fmt.Printf("  %.1f devices/s (%s); CPU ms a device: server %.0f, workers and simulator %.0f; console calls a device %.1f; "+
-				"a device takes %s; the batcher answers in %s (at most %s)\n\n",
+				"a device takes %s (devices in flight on average: %.0f of the window's %d); the batcher answers in %s (at most %s)\n\n",
 				f.perSecond(), f.took.Round(time.Millisecond), 1000*f.cpu.server/float64(n), 1000*f.cpu.self/float64(n),
-				float64(f.consoleCalls)/float64(n), f.avgDevice.Round(time.Millisecond), f.batchWait.Round(time.Millisecond), f.batchWaitMax.Round(time.Millisecond))
+				float64(f.consoleCalls)/float64(n), f.avgDevice.Round(time.Millisecond), f.perSecond()*f.avgDevice.Seconds(), b.o.window,
+				f.batchWait.Round(time.Millisecond), f.batchWaitMax.Round(time.Millisecond))
 			r.fleets = append(r.fleets, f)
 		}
 		results = append(results, r)

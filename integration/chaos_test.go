@@ -24,6 +24,9 @@ func TestChaosFleetSurvivesFaultsAndWorkerKills(t *testing.T) {
 
 	timing := fastTiming
 	timing.ApplePoll = 500 * time.Millisecond
+	// A wait whose attempts keep being cut off (each costs a heartbeat timeout) must not reach the
+	// check-in deadline, which hands the device to an operator: this test has none.
+	timing.CheckInDeadline = 10 * time.Minute
 	run := startFleet(t, workflows.FleetInput{FleetID: "chaos-" + prefix, Devices: rows, Window: 8, Timing: timing,
 		CensusEvery: time.Second, PageSize: 6, MaxStartsPerRun: 7, RequestedBy: "chaos test"})
 

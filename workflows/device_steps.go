@@ -61,7 +61,7 @@ func (w *device) consoleCommand(ctx workflow.Context, id procedure.StepID, req c
 		outcome, err := w.waitOnDevice(ctx, longWait{
 			step: id, why: "waiting for the device to check in and carry out " + req.Type, out: &done, escalation: escalation,
 			poll: func(pctx workflow.Context, within time.Duration) workflow.Future {
-				return workflow.ExecuteActivity(pollOptions(pctx, ConsoleTaskQueue, "await "+req.Type+" on "+serial, w.timing.CheckInPoll, within),
+				return workflow.ExecuteActivity(longPollOptions(pctx, ConsoleTaskQueue, "await "+req.Type+" on "+serial, w.timing.CheckInPoll, within),
 					consoleActs.AwaitCommand, activities.CommandRef{Serial: serial, CommandID: cmd.ID})
 			},
 		})
@@ -132,7 +132,7 @@ func (w *device) awaitGreyedOut(ctx workflow.Context) error {
 	if w.mode == ModeAutomated {
 		lw.out = &consoleDevice{}
 		lw.poll = func(pctx workflow.Context, within time.Duration) workflow.Future {
-			return workflow.ExecuteActivity(pollOptions(pctx, ConsoleTaskQueue, "await greyed-out "+serial, w.timing.CheckInPoll, within),
+			return workflow.ExecuteActivity(longPollOptions(pctx, ConsoleTaskQueue, "await greyed-out "+serial, w.timing.CheckInPoll, within),
 				consoleActs.AwaitGreyedOut, serial)
 		}
 	}
@@ -246,7 +246,7 @@ func (w *device) issueDelete(ctx workflow.Context, id procedure.StepID) (string,
 		case err == nil:
 			w.note(id, fmt.Sprintf("delete %s accepted%s", cmd.ID, replayedNote(cmd)))
 			w.waiting(ctx, id, procedure.PartyConsole, "waiting for the record to disappear from the Devices list", "", nil)
-			return procedure.OutcomeDone, workflow.ExecuteActivity(pollOptions(ctx, ConsoleTaskQueue, "await record gone "+serial, w.timing.ConsolePoll, 0),
+			return procedure.OutcomeDone, workflow.ExecuteActivity(longPollOptions(ctx, ConsoleTaskQueue, "await record gone "+serial, w.timing.ConsolePoll, 0),
 				consoleActs.AwaitRecordGone, serial).Get(ctx, nil)
 		case activities.IsType(err, activities.ErrRecordGone):
 			w.note(id, "the record was already gone")

@@ -63,6 +63,13 @@ func pollOptions(ctx workflow.Context, queue, summary string, every, within time
 	})
 }
 
+// longPollOptions is pollOptions for a console wait whose attempts hold a long poll and heartbeat
+// while they hold it (activities.Console): a worker that dies mid-hold is noticed after the
+// heartbeat timeout rather than the start-to-close timeout.
+func longPollOptions(ctx workflow.Context, queue, summary string, every, within time.Duration) workflow.Context {
+	return workflow.WithHeartbeatTimeout(pollOptions(ctx, queue, summary, every, within), activities.LongPollHeartbeatTimeout)
+}
+
 // onceOptions is for a call that must not be repeated blindly (Apple's POST is not idempotent):
 // one attempt; the workflow decides what to do after a failure.
 func onceOptions(ctx workflow.Context, queue, summary string) workflow.Context {
