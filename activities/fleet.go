@@ -7,13 +7,13 @@ import (
 	"slices"
 	"strings"
 
-	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/offboard/offboard/internal/temporalclient"
 )
 
 // Fleet reads Temporal's own view of a fleet's running devices (visibility: the search attributes
@@ -68,8 +68,8 @@ func (f *Fleet) Census(ctx context.Context, in CensusInput) (Census, error) {
 		}
 		for _, e := range resp.GetExecutions() {
 			fields := e.GetSearchAttributes().GetIndexedFields()
-			d := DeviceWait{Serial: keyword(fields, "DeviceSerial"), Path: keyword(fields, "OffboardPath"),
-				Step: keyword(fields, "OffboardStep"), WaitingOn: keyword(fields, "WaitingOn")}
+			d := DeviceWait{Serial: temporalclient.Keyword(fields, "DeviceSerial"), Path: temporalclient.Keyword(fields, "OffboardPath"),
+				Step: temporalclient.Keyword(fields, "OffboardStep"), WaitingOn: temporalclient.Keyword(fields, "WaitingOn")}
 			out.Running++
 			out.ByStep[d.Step]++
 			out.ByWaitingOn[d.WaitingOn]++
@@ -87,18 +87,6 @@ func (f *Fleet) Census(ctx context.Context, in CensusInput) (Census, error) {
 	slices.Sort(out.Serials)
 	slices.SortFunc(out.NeedPerson, func(a, b DeviceWait) int { return strings.Compare(a.Serial, b.Serial) })
 	return out, nil
-}
-
-func keyword(fields map[string]*commonpb.Payload, name string) string {
-	p, ok := fields[name]
-	if !ok {
-		return ""
-	}
-	var s string
-	if err := converter.GetDefaultDataConverter().FromPayload(p, &s); err != nil {
-		return ""
-	}
-	return s
 }
 
 // DeviceState is a device workflow as Temporal itself describes it: strongly consistent, where
@@ -132,7 +120,7 @@ func (f *Fleet) DescribeDevices(ctx context.Context, workflowIDs []string) ([]De
 			info := desc.GetWorkflowExecutionInfo()
 			d.Running = info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
 			d.Status = statusName(info.GetStatus())
-			d.FleetID = keyword(info.GetSearchAttributes().GetIndexedFields(), "FleetID")
+			d.FleetID = temporalclient.Keyword(info.GetSearchAttributes().GetIndexedFields(), "FleetID")
 		}
 		out = append(out, d)
 	}

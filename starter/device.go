@@ -171,16 +171,24 @@ func (c *cli) status(ctx context.Context, args []string) error {
 }
 
 func queryStatus(ctx context.Context, tc client.Client, serial string) (workflows.DeviceStatus, error) {
-	var st workflows.DeviceStatus
-	resp, err := tc.QueryWorkflow(ctx, workflows.DeviceWorkflowID(serial), "", workflows.QueryStatus)
-	var notFound *serviceerror.NotFound
-	if errors.As(err, &notFound) {
-		return st, fmt.Errorf("device %s: no offboarding workflow (%s): start one with `starter start`", serial, workflows.DeviceWorkflowID(serial))
+	return queryWorkflow[workflows.DeviceStatus](ctx, tc, workflows.DeviceWorkflowID(serial), workflows.QueryStatus,
+		fmt.Sprintf("device %s: no offboarding workflow (%s): start one with `starter start`", serial, workflows.DeviceWorkflowID(serial)),
+		"device "+serial+": status")
+}
+
+// queryWorkflow runs a query; a workflow that does not exist answers notFound, any other failure
+// is prefixed with what.
+func queryWorkflow[T any](ctx context.Context, tc client.Client, workflowID, query, notFound, what string) (T, error) {
+	var out T
+	resp, err := tc.QueryWorkflow(ctx, workflowID, "", query)
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return out, errors.New(notFound)
 	}
 	if err != nil {
-		return st, fmt.Errorf("device %s: status: %w", serial, err)
+		return out, fmt.Errorf("%s: %w", what, err)
 	}
-	return st, resp.Get(&st)
+	return out, resp.Get(&out)
 }
 
 func printStatus(w io.Writer, st workflows.DeviceStatus, history bool) {

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -23,6 +24,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/offboard/offboard/internal/fleetfile"
+	"github.com/offboard/offboard/internal/temporalclient"
 	"github.com/offboard/offboard/workflows"
 )
 
@@ -188,17 +190,25 @@ func fleetIDArg(name string, positional []string) (string, error) {
 	return id, workflows.ValidFleetID(id)
 }
 
-func queryFleet(ctx context.Context, tc client.Client, id string) (workflows.FleetProgress, error) {
-	var p workflows.FleetProgress
-	resp, err := tc.QueryWorkflow(ctx, workflows.FleetWorkflowID(id), "", workflows.QueryProgress)
-	var notFound *serviceerror.NotFound
-	if errors.As(err, &notFound) {
-		return p, fmt.Errorf("fleet %s: no fleet workflow (%s): start one with `starter fleet start`", id, workflows.FleetWorkflowID(id))
-	}
+// fleetClient parses a fleet command's arguments (one fleet ID) and dials Temporal, as
+// deviceClient does for a device's commands.
+func (c *cli) fleetClient(ctx context.Context, fs *flag.FlagSet, args []string) (string, client.Client, error) {
+	pos, err := parse(fs, args)
 	if err != nil {
-		return p, fmt.Errorf("fleet %s: progress: %w", id, err)
+		return "", nil, err
 	}
-	return p, resp.Get(&p)
+	id, err := fleetIDArg(strings.TrimPrefix(fs.Name(), "fleet "), pos)
+	if err != nil {
+		return "", nil, err
+	}
+	tc, err := c.dial(ctx)
+	return id, tc, err
+}
+
+func queryFleet(ctx context.Context, tc client.Client, id string) (workflows.FleetProgress, error) {
+	return queryWorkflow[workflows.FleetProgress](ctx, tc, workflows.FleetWorkflowID(id), workflows.QueryProgress,
+		fmt.Sprintf("fleet %s: no fleet workflow (%s): start one with `starter fleet start`", id, workflows.FleetWorkflowID(id)),
+		"fleet "+id+": progress")
 }
 
 // fleetWatch prints the fleet's progress until it ends.
@@ -207,15 +217,7 @@ func (c *cli) fleetWatch(ctx context.Context, args []string) error {
 	every := fs.Duration("every", 2*time.Second, "how often to refresh")
 	once := fs.Bool("once", false, "print the progress once and return")
 	asJSON := fs.Bool("json", false, "print the progress query's JSON (with --once)")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	id, err := fleetIDArg("watch", pos)
-	if err != nil {
-		return err
-	}
-	tc, err := c.dial(ctx)
+	id, tc, err := c.fleetClient(ctx, fs, args)
 	if err != nil {
 		return err
 	}
@@ -355,15 +357,7 @@ type reportRow struct {
 func (c *cli) fleetReport(ctx context.Context, args []string) error {
 	fs := c.flags("fleet report", "<fleet-id> [--csv]")
 	asCSV := fs.Bool("csv", false, "print CSV (line,serial,path,outcome,step,waiting_on,took_seconds,warnings,error)")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	id, err := fleetIDArg("report", pos)
-	if err != nil {
-		return err
-	}
-	tc, err := c.dial(ctx)
+	id, tc, err := c.fleetClient(ctx, fs, args)
 	if err != nil {
 		return err
 	}
@@ -490,8 +484,8 @@ func deviceReport(ctx context.Context, tc client.Client, fleetID string, d workf
 	}
 	info := desc.GetWorkflowExecutionInfo()
 	fields := info.GetSearchAttributes().GetIndexedFields()
-	r.Path = keyword(fields, "OffboardPath")
-	if f := keyword(fields, "FleetID"); f != fleetID {
+	r.Path = temporalclient.Keyword(fields, "OffboardPath")
+	if f := temporalclient.Keyword(fields, "FleetID"); f != fleetID {
 		r.Fleet = orNone(f)
 	}
 	end := time.Now()
@@ -523,15 +517,7 @@ func deviceReport(ctx context.Context, tc client.Client, fleetID string, d workf
 // fleetSignal sends pause or resume.
 func (c *cli) fleetSignal(ctx context.Context, name string, args []string) error {
 	fs := c.flags("fleet "+name, "<fleet-id>")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	id, err := fleetIDArg(name, pos)
-	if err != nil {
-		return err
-	}
-	tc, err := c.dial(ctx)
+	id, tc, err := c.fleetClient(ctx, fs, args)
 	if err != nil {
 		return err
 	}
@@ -554,15 +540,7 @@ func (c *cli) fleetSignal(ctx context.Context, name string, args []string) error
 // fleetCancel cancels the fleet: it starts no more devices; running ones go on.
 func (c *cli) fleetCancel(ctx context.Context, args []string) error {
 	fs := c.flags("fleet cancel", "<fleet-id>")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	id, err := fleetIDArg("cancel", pos)
-	if err != nil {
-		return err
-	}
-	tc, err := c.dial(ctx)
+	id, tc, err := c.fleetClient(ctx, fs, args)
 	if err != nil {
 		return err
 	}

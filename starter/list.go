@@ -9,12 +9,11 @@ import (
 	"text/tabwriter"
 	"time"
 
-	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 
 	"github.com/offboard/offboard/internal/procedure"
+	"github.com/offboard/offboard/internal/temporalclient"
 	"github.com/offboard/offboard/workflows"
 )
 
@@ -37,8 +36,8 @@ func listDevices(ctx context.Context, tc client.Client, query string) ([]deviceR
 		for _, e := range resp.GetExecutions() {
 			fields := e.GetSearchAttributes().GetIndexedFields()
 			rows = append(rows, deviceRow{
-				Serial: keyword(fields, "DeviceSerial"), Path: keyword(fields, "OffboardPath"), Step: keyword(fields, "OffboardStep"),
-				WaitingOn: keyword(fields, "WaitingOn"), FleetID: keyword(fields, "FleetID"),
+				Serial: temporalclient.Keyword(fields, "DeviceSerial"), Path: temporalclient.Keyword(fields, "OffboardPath"), Step: temporalclient.Keyword(fields, "OffboardStep"),
+				WaitingOn: temporalclient.Keyword(fields, "WaitingOn"), FleetID: temporalclient.Keyword(fields, "FleetID"),
 				Status: strings.TrimPrefix(e.GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_"), Started: e.GetStartTime().AsTime(),
 			})
 		}
@@ -46,18 +45,6 @@ func listDevices(ctx context.Context, tc client.Client, query string) ([]deviceR
 			return rows, nil
 		}
 	}
-}
-
-func keyword(fields map[string]*commonpb.Payload, name string) string {
-	p, ok := fields[name]
-	if !ok {
-		return ""
-	}
-	var s string
-	if err := converter.GetDefaultDataConverter().FromPayload(p, &s); err != nil {
-		return ""
-	}
-	return s
 }
 
 // deviceQuery builds a visibility query from the filters; values are quoted safely.

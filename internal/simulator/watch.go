@@ -132,5 +132,5 @@ func (s *Simulator) nextDue() (time.Duration, bool) {
 	if sc, ok := s.clock.(*ScaledClock); ok && sc.Scale() > 0 {
 		return time.Duration(float64(sim) / sc.Scale()), true
 	}
-	return 0, false // a manual clock moves only when a test moves it, and that is a change
+	return 0, false // a manual clock moves only when a test moves it: the tick looks again
 }

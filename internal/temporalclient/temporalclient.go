@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"os"
 
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 
 	"github.com/offboard/offboard/internal/config"
@@ -77,4 +79,18 @@ func tlsConfig(cfg config.Temporal) (*tls.Config, error) {
 		tc.RootCAs = pool
 	}
 	return tc, nil
+}
+
+// Keyword decodes a Keyword search attribute of a visibility record ("" when absent or not a
+// string), for the listings of the starter and the fleet's census.
+func Keyword(fields map[string]*commonpb.Payload, name string) string {
+	p, ok := fields[name]
+	if !ok {
+		return ""
+	}
+	var s string
+	if err := converter.GetDefaultDataConverter().FromPayload(p, &s); err != nil {
+		return ""
+	}
+	return s
 }
