@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -81,6 +82,11 @@ type fleetRun struct {
 	runs               int
 	cpu                cpuTimes
 	avgDevice          time.Duration // a device's time from start to outcome, on average
+	// inFlight is how many device workflows were open, on average, in each tenth of the run.
+	inFlight []float64
+	// slowest names the device that took longest, and where in its history it waited longest.
+	slowest     string
+	hazardsSeen []string
 	// batchWait is how long ADE devices waited for the batcher's answer (a sample): mean and max.
 	batchWait, batchWaitMax time.Duration
 }
@@ -184,6 +190,7 @@ wait:
 		for _, e := range entries {
 			if e.Hazard != "" {
 				r.hazards++
+				r.hazardsSeen = append(r.hazardsSeen, fmt.Sprintf("%s %s: %s", e.Serial, e.Hazard, e.Detail))
 			}
 		}
 	}
@@ -213,7 +220,13 @@ func (b *bench) finished(ctx context.Context, id string) int {
 // workflows' lengths; for a small fleet it also counts the activities of each device.
 func (b *bench) histories(ctx context.Context, id string, r *fleetRun) error {
 	var activities mean
+	var spans []span
+	var slowest *workflowInfo
 	err := b.list(ctx, fmt.Sprintf("WorkflowType = '%s' AND FleetID = '%s'", workflows.DeviceWorkflowType, id), func(e *workflowInfo) {
+		spans = append(spans, span{e.start, e.close})
+		if slowest == nil || e.close.Sub(e.start) > slowest.close.Sub(slowest.start) {
+			slowest = e
+		}
 		path := e.keyword("OffboardPath")
 		if r.eventsByPath[path] == nil {
 			r.eventsByPath[path] = &mean{}
@@ -227,6 +240,11 @@ func (b *bench) histories(ctx context.Context, id string, r *fleetRun) error {
 		return err
 	}
 	r.avgActivitiesExact = activities.value()
+	r.inFlight = occupancy(spans, occupancyBins)
+	if slowest != nil {
+		r.slowest = fmt.Sprintf("%s (%s) took %s; %s", slowest.workflowID, slowest.keyword("OffboardPath"),
+			slowest.close.Sub(slowest.start).Round(time.Millisecond), b.longestGap(ctx, slowest.workflowID))
+	}
 	side := b.historyLength(ctx, fmt.Sprintf("WorkflowId = '%s' OR WorkflowId = '%s'", workflows.FleetWorkflowID(id), workflows.FleetDeviceListID(id)))
 	r.fleetSide = float64(side) / float64(r.n)
 	return nil
@@ -236,6 +254,7 @@ type workflowInfo struct {
 	workflowID    string
 	historyLength int64
 	fields        map[string]string
+	start, close  time.Time
 }
 
 func (w *workflowInfo) keyword(name string) string { return w.fields[name] }
@@ -249,7 +268,8 @@ func (b *bench) list(ctx context.Context, query string, each func(*workflowInfo)
 			return fmt.Errorf("list %s: %w", query, err)
 		}
 		for _, e := range resp.GetExecutions() {
-			info := &workflowInfo{workflowID: e.GetExecution().GetWorkflowId(), historyLength: e.GetHistoryLength(), fields: map[string]string{}}
+			info := &workflowInfo{workflowID: e.GetExecution().GetWorkflowId(), historyLength: e.GetHistoryLength(), fields: map[string]string{},
+				start: e.GetStartTime().AsTime(), close: e.GetCloseTime().AsTime()}
 			for k, p := range e.GetSearchAttributes().GetIndexedFields() {
 				var s string
 				if converter.GetDefaultDataConverter().FromPayload(p, &s) == nil {
@@ -292,6 +312,7 @@ type floorRun struct {
 	cpu        cpuTimes
 	childEvent int64
 	parentSide float64
+	inFlight   []float64
 }
 
 func (r floorRun) perSecond() float64 { return float64(r.n) / r.took.Seconds() }
@@ -317,6 +338,13 @@ func (b *bench) floorRun(ctx context.Context, n, activities int) (floorRun, erro
 		r.childEvent = d.GetWorkflowExecutionInfo().GetHistoryLength()
 	}
 	r.parentSide = float64(b.historyLength(ctx, fmt.Sprintf("WorkflowId = '%s'", id))) / float64(n)
+	var spans []span
+	_ = b.list(ctx, fmt.Sprintf("WorkflowType = 'FloorDevice' AND StartTime >= '%s'", start.UTC().Format(time.RFC3339Nano)), func(e *workflowInfo) {
+		if strings.HasPrefix(e.workflowID, id+"-") {
+			spans = append(spans, span{e.start, e.close})
+		}
+	})
+	r.inFlight = occupancy(spans, occupancyBins)
 	runtime.GC()
 	return r, nil
 }
@@ -360,4 +388,35 @@ func (b *bench) batchWaits(ctx context.Context, devices []workflows.FleetDevice)
 		return 0, 0
 	}
 	return total / time.Duration(n), longest
+}
+
+// longestGap finds the longest time between two events of a workflow's history and names them.
+func (b *bench) longestGap(ctx context.Context, workflowID string) string {
+	iter := b.c.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var prev time.Time
+	var prevName, gap string
+	var longest time.Duration
+	for iter.HasNext() {
+		e, err := iter.Next()
+		if err != nil {
+			break
+		}
+		name := fmt.Sprintf("%d %s", e.GetEventId(), e.GetEventType())
+		if a := e.GetActivityTaskScheduledEventAttributes(); a != nil {
+			name += " " + a.GetActivityType().GetName()
+		}
+		if a := e.GetSignalExternalWorkflowExecutionInitiatedEventAttributes(); a != nil {
+			name += " " + a.GetSignalName()
+		}
+		if a := e.GetWorkflowExecutionSignaledEventAttributes(); a != nil {
+			name += " " + a.GetSignalName()
+		}
+		t := e.GetEventTime().AsTime()
+		if !prev.IsZero() && t.Sub(prev) > longest {
+			longest = t.Sub(prev)
+			gap = fmt.Sprintf("longest wait %s between %s and %s", longest.Round(time.Millisecond), prevName, name)
+		}
+		prev, prevName = t, name
+	}
+	return gap
 }

@@ -33,11 +33,14 @@ type FloorInput struct {
 // outlive the parent's continue-as-new, as a fleet's devices do.
 func FloorFleet(ctx workflow.Context, in FloorInput) (int, error) {
 	finished := workflow.GetSignalChannel(ctx, floorFinishedSignal)
+	// As the fleet takes its devices' signals (workflows.pump): a blocked Receive would be handed
+	// a signal that a continue-as-new decided in the same workflow task then loses.
 	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			finished.Receive(ctx, nil)
-			in.Done++
-			in.Running--
+		for workflow.Await(ctx, func() bool { return finished.Len() > 0 }) == nil {
+			for finished.ReceiveAsync(nil) {
+				in.Done++
+				in.Running--
+			}
 		}
 	})
 	pending := 0

@@ -154,6 +154,7 @@ func run(o options) error {
 				}
 				fmt.Printf("  %.1f children/s (%s); CPU ms a child: server %.0f, workers %.0f\n", f.perSecond(), f.took.Round(time.Millisecond),
 					1000*f.cpu.server/float64(n), 1000*f.cpu.self/float64(n))
+				fmt.Printf("  children open, by tenth of the run: %s\n", formatOccupancy(f.inFlight))
 				r.floors = append(r.floors, f)
 			}
 			fmt.Printf("Fleet (round %d/%d): %d devices over every path, window %d ...\n", round, o.rounds, n, o.window)
@@ -162,10 +163,15 @@ func run(o options) error {
 				return err
 			}
 			fmt.Printf("  %.1f devices/s (%s); CPU ms a device: server %.0f, workers and simulator %.0f; console calls a device %.1f; "+
-				"a device takes %s (devices in flight on average: %.0f of the window's %d); the batcher answers in %s (at most %s)\n\n",
+				"a device takes %s (devices in flight on average: %.0f of the window's %d); the batcher answers in %s (at most %s)\n",
 				f.perSecond(), f.took.Round(time.Millisecond), 1000*f.cpu.server/float64(n), 1000*f.cpu.self/float64(n),
 				float64(f.consoleCalls)/float64(n), f.avgDevice.Round(time.Millisecond), f.perSecond()*f.avgDevice.Seconds(), b.o.window,
 				f.batchWait.Round(time.Millisecond), f.batchWaitMax.Round(time.Millisecond))
+			fmt.Printf("  devices open, by tenth of the run: %s\n  slowest: %s\n", formatOccupancy(f.inFlight), f.slowest)
+			for _, h := range f.hazardsSeen {
+				fmt.Printf("  hazard: %s\n", h)
+			}
+			fmt.Println()
 			r.fleets = append(r.fleets, f)
 		}
 		results = append(results, r)

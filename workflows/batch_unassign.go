@@ -137,13 +137,7 @@ func AppleUnassignBatcher(ctx workflow.Context, in BatcherInput) error {
 	for _, batch := range in.InFlight {
 		b.resume(ctx, batch)
 	}
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			var r UnassignRequest
-			b.requests.Receive(ctx, &r)
-			b.add(ctx, r)
-		}
-	})
+	pump(ctx, b.requests, func() bool { return b.take(ctx) })
 	return b.run(ctx)
 }
 
@@ -188,12 +182,7 @@ func (b *batcher) continueAsNew(ctx workflow.Context) error {
 	if err := workflow.Await(ctx, func() bool { return b.busy == 0 }); err != nil {
 		return err
 	}
-	for {
-		var r UnassignRequest
-		if !b.requests.ReceiveAsync(&r) {
-			break
-		}
-		b.add(ctx, r)
+	for b.take(ctx) {
 	}
 	next := BatcherInput{Pending: b.pending, MaxBatch: b.in.MaxBatch, MaxBatchesPerRun: b.in.MaxBatchesPerRun, Totals: b.totals}
 	for _, batch := range b.inflight {
@@ -201,6 +190,16 @@ func (b *batcher) continueAsNew(ctx workflow.Context) error {
 	}
 	b.logger.Info("batcher continues as new", "pending", len(next.Pending), "inFlight", len(next.InFlight))
 	return workflow.NewContinueAsNewError(ctx, AppleUnassignBatcher, next)
+}
+
+// take takes one request signal in, if one is there.
+func (b *batcher) take(ctx workflow.Context) bool {
+	var r UnassignRequest
+	if !b.requests.ReceiveAsync(&r) {
+		return false
+	}
+	b.add(ctx, r)
+	return true
 }
 
 // add takes a request in. A device already waiting (pending or in flight) is not added twice:

@@ -207,30 +207,41 @@ func newFleet(ctx workflow.Context, in FleetInput) (*fleet, error) {
 	return f, nil
 }
 
-// pumps take the signals in as they come.
+// pumps take the signals in as they come (see pump: none is lost to a continue-as-new).
 func (f *fleet) pumps(ctx workflow.Context) {
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			var r DeviceResult
-			f.finished.Receive(ctx, &r)
-			f.deviceFinished(ctx, r)
+	pump(ctx, f.finished, func() bool { return f.takeFinished(ctx) })
+	pump(ctx, f.pages, func() bool {
+		var p DevicePage
+		if !f.pages.ReceiveAsync(&p) {
+			return false
 		}
+		f.pageArrived(ctx, p)
+		return true
 	})
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			var p DevicePage
-			f.pages.Receive(ctx, &p)
-			f.pageArrived(ctx, p)
+	pump(ctx, f.pause, func() bool {
+		if !f.pause.ReceiveAsync(nil) {
+			return false
 		}
+		f.setPaused(ctx, true)
+		return true
 	})
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			sel := workflow.NewSelector(ctx)
-			sel.AddReceive(f.pause, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); f.setPaused(ctx, true) })
-			sel.AddReceive(f.resume, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); f.setPaused(ctx, false) })
-			sel.Select(ctx)
+	pump(ctx, f.resume, func() bool {
+		if !f.resume.ReceiveAsync(nil) {
+			return false
 		}
+		f.setPaused(ctx, false)
+		return true
 	})
+}
+
+// takeFinished takes one device-finished signal, if one is there, and counts the device.
+func (f *fleet) takeFinished(ctx workflow.Context) bool {
+	var r DeviceResult
+	if !f.finished.ReceiveAsync(&r) {
+		return false
+	}
+	f.deviceFinished(ctx, r)
+	return true
 }
 
 func (f *fleet) setPaused(ctx workflow.Context, paused bool) {
@@ -460,12 +471,7 @@ func (f *fleet) record(n FleetNote, took time.Duration) {
 
 // drain takes in every signal already received, so a continue-as-new or the fleet's end loses none.
 func (f *fleet) drain(ctx workflow.Context) {
-	for {
-		var r DeviceResult
-		if !f.finished.ReceiveAsync(&r) {
-			break
-		}
-		f.deviceFinished(ctx, r)
+	for f.takeFinished(ctx) {
 	}
 	for f.pause.ReceiveAsync(nil) {
 		f.st.Paused = true

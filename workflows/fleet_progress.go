@@ -104,12 +104,7 @@ func (f *fleet) rate() float64 {
 // two censuses in a row listed although they started before the earlier one. Visibility may lag
 // under load, so a suspect is only a question, which verify answers.
 func (f *fleet) applyCensus(ctx workflow.Context, c activities.Census) []string {
-	for {
-		var r DeviceResult
-		if !f.finished.ReceiveAsync(&r) {
-			break
-		}
-		f.deviceFinished(ctx, r)
+	for f.takeFinished(ctx) {
 	}
 	f.now = workflow.Now(ctx)
 	listed := map[string]bool{}
