@@ -124,6 +124,9 @@ type FleetState struct {
 	TimeSum  time.Duration      `json:"timeSum"` // time taken by the finished devices, summed
 	Census   *activities.Census `json:"census,omitempty"`
 	CensusAt *time.Time         `json:"censusAt,omitempty"`
+	// Queue are the devices fetched from the list and not started yet (at most a page), carried
+	// so the next run starts devices at once instead of asking the list first.
+	Queue []FleetDevice `json:"queue,omitempty"`
 }
 
 var fleetIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
@@ -198,6 +201,7 @@ func newFleet(ctx workflow.Context, in FleetInput) (*fleet, error) {
 	if f.st.Outcomes == nil {
 		f.st.Outcomes = map[string]int{}
 	}
+	f.queue, f.st.Queue = f.st.Queue, nil
 	f.st.Runs++
 	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryProgress, func() (FleetProgress, error) { return f.progress(), nil },
 		workflow.QueryHandlerOptions{Description: "counts by state, step and what devices wait on; rate, ETA; the devices that need a person"}); err != nil {
@@ -480,7 +484,7 @@ func (f *fleet) drain(ctx workflow.Context) {
 		f.st.Paused = false
 	}
 	for f.pages.ReceiveAsync(nil) {
-		// A page is not carried: the next run asks for it again from the cursor.
+		// A page that comes now is dropped: the next run asks for it again after the queue it carries.
 	}
 }
 
@@ -491,6 +495,7 @@ func (f *fleet) continueAsNew(ctx workflow.Context) (FleetProgress, error) {
 		return f.cancel(ctx)
 	}
 	f.drain(ctx)
+	f.st.Queue = f.queue
 	next := f.in
 	next.Devices, next.State = nil, f.st
 	f.logger.Info("fleet continues as new", "cursor", f.st.Cursor, "running", len(f.st.Running), "run", f.st.Runs)

@@ -216,7 +216,8 @@ func TestFleetPauseAndResume(t *testing.T) {
 	}
 }
 
-// A continue-as-new carries the cursor, the running devices and the counts, never the list.
+// A continue-as-new carries the cursor, the running devices, the counts and the devices fetched
+// but not started (at most a page), never the list.
 func TestFleetContinueAsNewCarriesCountsOnly(t *testing.T) {
 	h := newFleetHarness(t)
 	devices := h.mixed(9)
@@ -242,6 +243,10 @@ func TestFleetContinueAsNewCarriesCountsOnly(t *testing.T) {
 	}
 	if finished+len(st.Running) != 3 {
 		t.Errorf("%d finished + %d running, want the 3 started", finished, len(st.Running))
+	}
+	if len(st.Queue) != 6 || st.Queue[0].Request.Serial != devices[3].Request.Serial || st.Queue[5].Request.Serial != devices[8].Request.Serial {
+		t.Errorf("the next run carries a queue of %d devices, want the 6 not started (%s to %s)", len(st.Queue),
+			devices[3].Request.Serial, devices[8].Request.Serial)
 	}
 	if next.Window != 2 || next.FleetID != "f1" || !next.Confirmed {
 		t.Errorf("next input lost its settings: %+v", next)
