@@ -244,6 +244,9 @@ func (b *bench) histories(ctx context.Context, id string, r *fleetRun) error {
 	if slowest != nil {
 		r.slowest = fmt.Sprintf("%s (%s) took %s; %s", slowest.workflowID, slowest.keyword("OffboardPath"),
 			slowest.close.Sub(slowest.start).Round(time.Millisecond), b.longestGap(ctx, slowest.workflowID))
+		if os.Getenv("BENCH_TRACE") != "" {
+			b.traceBatcher(ctx, traceFrom, traceTo)
+		}
 	}
 	side := b.historyLength(ctx, fmt.Sprintf("WorkflowId = '%s' OR WorkflowId = '%s'", workflows.FleetWorkflowID(id), workflows.FleetDeviceListID(id)))
 	r.fleetSide = float64(side) / float64(r.n)
@@ -390,6 +393,8 @@ func (b *bench) batchWaits(ctx context.Context, devices []workflows.FleetDevice)
 	return total / time.Duration(n), longest
 }
 
+var traceFrom, traceTo time.Time
+
 // longestGap finds the longest time between two events of a workflow's history and names them.
 func (b *bench) longestGap(ctx context.Context, workflowID string) string {
 	iter := b.c.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
@@ -414,6 +419,7 @@ func (b *bench) longestGap(ctx context.Context, workflowID string) string {
 		t := e.GetEventTime().AsTime()
 		if !prev.IsZero() && t.Sub(prev) > longest {
 			longest = t.Sub(prev)
+			traceFrom, traceTo = prev.Add(-time.Second), t.Add(time.Second)
 			gap = fmt.Sprintf("longest wait %s between %s and %s", longest.Round(time.Millisecond), prevName, name)
 		}
 		prev, prevName = t, name

@@ -43,6 +43,8 @@ type options struct {
 	chaosKill   time.Duration
 	skipFloor   bool
 	pilot       int
+	wfPollers   int
+	actPollers  int
 	temporalCLI string
 }
 
@@ -57,6 +59,8 @@ func main() {
 	flag.BoolVar(&o.chaos, "chaos", false, "kill a worker process (SIGKILL) again and again under injected faults, and check the ledger")
 	flag.DurationVar(&o.chaosKill, "kill-every", 4*time.Second, "chaos: how often the worker process is killed")
 	flag.BoolVar(&o.skipFloor, "skip-floor", false, "measure the fleet only")
+	flag.IntVar(&o.wfPollers, "workflow-pollers", 2, "workflow task pollers of each worker (the fleet's and the floor's)")
+	flag.IntVar(&o.actPollers, "activity-pollers", 2, "activity task pollers of each worker and task queue (the fleet's and the floor's)")
 	flag.IntVar(&o.pilot, "pilot", 54, "devices of the pilot fleet that measures an average device's activities (and warms up)")
 	flag.Parse()
 	for _, s := range strings.Split(*devices, ",") {
@@ -101,7 +105,7 @@ func run(o options) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	world, err := stack.Start(stack.Options{TimeScale: o.scale, Dir: dir})
+	world, err := stack.Start(stack.Options{TimeScale: o.scale, Dir: dir, WorkflowTaskPollers: o.wfPollers, ActivityTaskPollers: o.actPollers})
 	if err != nil {
 		return err
 	}
@@ -116,6 +120,8 @@ func run(o options) error {
 	floorWorker := worker.New(c, floorQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize:     world.WorkerConfig().MaxConcurrentActivities,
 		MaxConcurrentWorkflowTaskExecutionSize: world.WorkerConfig().MaxConcurrentWorkflowTasks,
+		MaxConcurrentWorkflowTaskPollers:       world.WorkerConfig().WorkflowTaskPollers,
+		MaxConcurrentActivityTaskPollers:       world.WorkerConfig().ActivityTaskPollers,
 	})
 	floorWorker.RegisterWorkflow(FloorFleet)
 	floorWorker.RegisterWorkflow(FloorDevice)

@@ -95,6 +95,10 @@ type Worker struct {
 	LogFormat                  string `envconfig:"LOG_FORMAT" default:"console"`
 	MaxConcurrentActivities    int    `envconfig:"WORKER_MAX_CONCURRENT_ACTIVITIES" default:"200"`
 	MaxConcurrentWorkflowTasks int    `envconfig:"WORKER_MAX_CONCURRENT_WORKFLOW_TASKS" default:"100"`
+	// WorkflowTaskPollers and ActivityTaskPollers are the worker's polls held open on each task
+	// queue at once (the SDK's default is 2).
+	WorkflowTaskPollers int `envconfig:"WORKER_WORKFLOW_TASK_POLLERS" default:"2"`
+	ActivityTaskPollers int `envconfig:"WORKER_ACTIVITY_TASK_POLLERS" default:"2"`
 }
 
 // LoadTemporal reads and checks the Temporal connection only (for the starter and tools).
@@ -163,6 +167,8 @@ func (w Worker) validate() error {
 		positive("APPLE_RATE_LIMIT", w.Apple.RateLimit),
 		positive("WORKER_MAX_CONCURRENT_ACTIVITIES", float64(w.MaxConcurrentActivities)),
 		positive("WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", float64(w.MaxConcurrentWorkflowTasks)),
+		atLeast("WORKER_WORKFLOW_TASK_POLLERS", w.WorkflowTaskPollers, 2),
+		positive("WORKER_ACTIVITY_TASK_POLLERS", float64(w.ActivityTaskPollers)),
 	)
 	if missing := w.Apple.missing(); len(missing) > 0 && len(missing) < 4 {
 		errs = append(errs, fmt.Errorf("the Apple Business account is partly configured: set %s too, or none of the APPLE_ account variables", strings.Join(missing, ", ")))
@@ -221,6 +227,15 @@ func checkURL(name, value string, secret bool) error {
 			return fmt.Errorf("%s must be an absolute http or https URL", name)
 		}
 		return fmt.Errorf("%s %q must be an absolute http or https URL", name, u.Redacted())
+	}
+	return nil
+}
+
+// atLeast checks a count with a floor (the SDK panics on one workflow task poller: its pollers
+// take turns between the sticky and the normal queue).
+func atLeast(name string, v, least int) error {
+	if v < least {
+		return fmt.Errorf("%s must be at least %d, not %d", name, least, v)
 	}
 	return nil
 }

@@ -32,7 +32,7 @@ func TestLoadWorkerDefaults(t *testing.T) {
 		LogLevel:                   "info",
 		LogFormat:                  "console",
 		MaxConcurrentActivities:    200,
-		MaxConcurrentWorkflowTasks: 100,
+		MaxConcurrentWorkflowTasks: 100, WorkflowTaskPollers: 2, ActivityTaskPollers: 2,
 	}
 	if !reflect.DeepEqual(w, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", w, want)

@@ -49,6 +49,8 @@ var descriptions = []struct{ name, text string }{
 	{"LOG_FORMAT", "console (for people) or json (for log collectors)"},
 	{"WORKER_MAX_CONCURRENT_ACTIVITIES", "activities one worker runs at once"},
 	{"WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", "workflow tasks one worker runs at once"},
+	{"WORKER_WORKFLOW_TASK_POLLERS", "polls for workflow tasks one worker holds open (at least 2)"},
+	{"WORKER_ACTIVITY_TASK_POLLERS", "polls for activity tasks one worker holds open on each task queue"},
 }
 
 // Variables documents every environment variable Offboard reads, in a stable order. Defaults and

@@ -32,6 +32,8 @@ type Options struct {
 	Logger *zap.Logger
 	// ConsoleRate and AppleRate are the task-queue rate limits (per second); 0 is 1000.
 	ConsoleRate, AppleRate float64
+	// WorkflowTaskPollers and ActivityTaskPollers are the workers' polls per task queue (0: 2).
+	WorkflowTaskPollers, ActivityTaskPollers int
 	// ReappearAfter is the simulator's (simulated) time after which a deleted, still-assigned ADE
 	// device reappears; 0 keeps the simulator's default. Tests that stop workers on purpose
 	// lengthen it: a stopped worker's activity waits out its timeout, many simulated hours.
@@ -92,6 +94,8 @@ func Start(opts Options) (*Stack, error) {
 		Notify:                     config.Notify{WebhookURL: s.URL + "/sim/user-inbox"},
 		MaxConcurrentActivities:    500,
 		MaxConcurrentWorkflowTasks: 200,
+		WorkflowTaskPollers:        max(opts.WorkflowTaskPollers, 2),
+		ActivityTaskPollers:        max(opts.ActivityTaskPollers, 2),
 	}
 	return s, nil
 }

@@ -80,12 +80,15 @@ type Options struct {
 	AppleRate                  float64 // Apple Business activities per second, across every worker
 	MaxConcurrentActivities    int
 	MaxConcurrentWorkflowTasks int
+	WorkflowTaskPollers        int // 0: the SDK's default
+	ActivityTaskPollers        int // 0: the SDK's default
 }
 
 // OptionsFrom reads the worker options from the configuration.
 func OptionsFrom(cfg config.Worker) Options {
 	return Options{ConsoleRate: cfg.Console.RateLimit, AppleRate: cfg.Apple.RateLimit,
-		MaxConcurrentActivities: cfg.MaxConcurrentActivities, MaxConcurrentWorkflowTasks: cfg.MaxConcurrentWorkflowTasks}
+		MaxConcurrentActivities: cfg.MaxConcurrentActivities, MaxConcurrentWorkflowTasks: cfg.MaxConcurrentWorkflowTasks,
+		WorkflowTaskPollers: cfg.WorkflowTaskPollers, ActivityTaskPollers: cfg.ActivityTaskPollers}
 }
 
 // Register adds the workflows and the activities of the offboarding queue to w: one device, the
@@ -109,9 +112,13 @@ func QueueOptions(opts Options) map[string]worker.Options {
 		workflows.TaskQueue: {
 			MaxConcurrentActivityExecutionSize:     opts.MaxConcurrentActivities,
 			MaxConcurrentWorkflowTaskExecutionSize: opts.MaxConcurrentWorkflowTasks,
+			MaxConcurrentWorkflowTaskPollers:       opts.WorkflowTaskPollers,
+			MaxConcurrentActivityTaskPollers:       opts.ActivityTaskPollers,
 		},
-		workflows.ConsoleTaskQueue: {TaskQueueActivitiesPerSecond: opts.ConsoleRate, MaxConcurrentActivityExecutionSize: opts.MaxConcurrentActivities},
-		workflows.AppleTaskQueue:   {TaskQueueActivitiesPerSecond: opts.AppleRate, MaxConcurrentActivityExecutionSize: opts.MaxConcurrentActivities},
+		workflows.ConsoleTaskQueue: {TaskQueueActivitiesPerSecond: opts.ConsoleRate, MaxConcurrentActivityExecutionSize: opts.MaxConcurrentActivities,
+			MaxConcurrentActivityTaskPollers: opts.ActivityTaskPollers},
+		workflows.AppleTaskQueue: {TaskQueueActivitiesPerSecond: opts.AppleRate, MaxConcurrentActivityExecutionSize: opts.MaxConcurrentActivities,
+			MaxConcurrentActivityTaskPollers: opts.ActivityTaskPollers},
 	}
 }
 
