@@ -87,6 +87,8 @@ type fleetRun struct {
 	// slowest names the device that took longest, and where in its history it waited longest.
 	slowest     string
 	hazardsSeen []string
+	// firstTask is how long a device waited for its first workflow task (a sample's mean).
+	firstTask time.Duration
 	// batchWait is how long ADE devices waited for the batcher's answer (a sample): mean and max.
 	batchWait, batchWaitMax time.Duration
 }
@@ -179,6 +181,7 @@ wait:
 	}
 	r.fleetSide += float64(b.historyLength(ctx, fmt.Sprintf("WorkflowId = '%s'", workflows.BatcherWorkflowID))-batcherBefore) / float64(n)
 	r.batchWait, r.batchWaitMax = b.batchWaits(ctx, devices)
+	r.firstTask = b.firstTaskWait(ctx, devices)
 	for _, d := range devices {
 		entries := b.world.Sim.Ledger(d.Request.Serial)
 		for _, kind := range []string{console.CmdEraseDevice, console.CmdDeleteDevice, console.CmdPurgeDevice, console.CmdRemoveProfile,
@@ -425,4 +428,34 @@ func (b *bench) longestGap(ctx context.Context, workflowID string) string {
 		prev, prevName = t, name
 	}
 	return gap
+}
+
+// firstTaskWait reads, from a sample of devices' histories, how long each waited between its start
+// and its first workflow task: a new workflow's first task is on the normal queue, which a worker
+// polls only when its sticky queue has no backlog.
+func (b *bench) firstTaskWait(ctx context.Context, devices []workflows.FleetDevice) time.Duration {
+	var total time.Duration
+	n := 0
+	for i := 0; i < len(devices) && n < 50; i += max(len(devices)/50, 1) {
+		iter := b.c.GetWorkflowHistory(ctx, workflows.DeviceWorkflowID(devices[i].Request.Serial), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		var started time.Time
+		for iter.HasNext() {
+			e, err := iter.Next()
+			if err != nil {
+				break
+			}
+			if e.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED {
+				started = e.GetEventTime().AsTime()
+			}
+			if e.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED {
+				total += e.GetEventTime().AsTime().Sub(started)
+				n++
+				break
+			}
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return total / time.Duration(n)
 }

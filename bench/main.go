@@ -173,7 +173,8 @@ func run(o options) error {
 				f.perSecond(), f.took.Round(time.Millisecond), 1000*f.cpu.server/float64(n), 1000*f.cpu.self/float64(n),
 				float64(f.consoleCalls)/float64(n), f.avgDevice.Round(time.Millisecond), f.perSecond()*f.avgDevice.Seconds(), b.o.window,
 				f.batchWait.Round(time.Millisecond), f.batchWaitMax.Round(time.Millisecond))
-			fmt.Printf("  devices open, by tenth of the run: %s\n  slowest: %s\n", formatOccupancy(f.inFlight), f.slowest)
+			fmt.Printf("  devices open, by tenth of the run: %s; a device's first workflow task comes %s after its start\n  slowest: %s\n",
+				formatOccupancy(f.inFlight), f.firstTask.Round(time.Millisecond), f.slowest)
 			for _, h := range f.hazardsSeen {
 				fmt.Printf("  hazard: %s\n", h)
 			}

@@ -146,7 +146,7 @@ func nonEmpty(parts ...string) []string {
 // batcherChildOptions start the batcher as an abandoned child: it outlives whoever started it.
 func batcherChildOptions() workflow.ChildWorkflowOptions {
 	return workflow.ChildWorkflowOptions{
-		WorkflowID: BatcherWorkflowID, TaskQueue: TaskQueue, ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
+		WorkflowID: BatcherWorkflowID, TaskQueue: BatcherTaskQueue, ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
 		StaticSummary: "Apple Business unassign batcher: one UNASSIGN_DEVICES activity for many devices",
 	}
 }

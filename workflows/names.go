@@ -26,6 +26,11 @@ const (
 	fleetWorkflowIDPrefix = "fleet-"
 )
 
+// BatcherTaskQueue is the workflow task queue of the Apple unassign batcher, internal (not in
+// contract.md): one workflow that answers many devices must not wait for its workflow tasks
+// behind theirs. Its activities run on AppleTaskQueue like every Apple call.
+const BatcherTaskQueue = "offboarding-batcher"
+
 // Search attributes (Keyword) of contract.md.
 var (
 	SADeviceSerial = temporal.NewSearchAttributeKeyKeyword("DeviceSerial")

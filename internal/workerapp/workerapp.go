@@ -97,6 +97,8 @@ func Register(w worker.Registry, acts Activities) {
 	w.RegisterWorkflow(workflows.DeviceOffboarding)
 	w.RegisterWorkflow(workflows.FleetRetirement)
 	w.RegisterWorkflow(workflows.FleetDeviceList)
+	// The batcher runs on BatcherTaskQueue; registered here too, a batcher that an earlier version
+	// started on this queue runs on.
 	w.RegisterWorkflow(workflows.AppleUnassignBatcher)
 	w.RegisterActivity(acts.Notify)
 	w.RegisterActivity(acts.Worker)
@@ -119,10 +121,12 @@ func QueueOptions(opts Options) map[string]worker.Options {
 			MaxConcurrentActivityTaskPollers: opts.ActivityTaskPollers},
 		workflows.AppleTaskQueue: {TaskQueueActivitiesPerSecond: opts.AppleRate, MaxConcurrentActivityExecutionSize: opts.MaxConcurrentActivities,
 			MaxConcurrentActivityTaskPollers: opts.ActivityTaskPollers},
+		// One workflow (the batcher) and no activities.
+		workflows.BatcherTaskQueue: {MaxConcurrentWorkflowTaskExecutionSize: 2, MaxConcurrentActivityExecutionSize: 1},
 	}
 }
 
-// Start starts the three workers and returns a function that stops them.
+// Start starts the four workers (offboarding, clomo-console, apple-business, offboarding-batcher) and returns a function that stops them.
 func Start(c client.Client, acts Activities, opts Options) (stop func(), err error) {
 	if acts.Fleet == nil {
 		acts.Fleet = &activities.Fleet{Client: c}
@@ -134,13 +138,15 @@ func Start(c client.Client, acts Activities, opts Options) (stop func(), err err
 	consoleW.RegisterActivity(acts.Console)
 	appleW := worker.New(c, workflows.AppleTaskQueue, qo[workflows.AppleTaskQueue])
 	appleW.RegisterActivity(acts.Apple)
+	batcherW := worker.New(c, workflows.BatcherTaskQueue, qo[workflows.BatcherTaskQueue])
+	batcherW.RegisterWorkflow(workflows.AppleUnassignBatcher)
 	started := []worker.Worker{}
 	stop = func() {
 		for _, w := range started {
 			w.Stop()
 		}
 	}
-	for _, w := range []worker.Worker{main, consoleW, appleW} {
+	for _, w := range []worker.Worker{main, consoleW, appleW, batcherW} {
 		if err := w.Start(); err != nil {
 			stop()
 			return nil, err

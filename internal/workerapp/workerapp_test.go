@@ -11,7 +11,7 @@ import (
 // APPLE_RATE_LIMIT; the workflow queue has none.
 func TestQueuesCarryTheirRateLimits(t *testing.T) {
 	cfg := config.Worker{Console: config.Console{RateLimit: 20}, Apple: config.Apple{RateLimit: 5},
-		MaxConcurrentActivities: 50, MaxConcurrentWorkflowTasks: 10}
+		MaxConcurrentActivities: 50, MaxConcurrentWorkflowTasks: 10, WorkflowTaskPollers: 3, ActivityTaskPollers: 4}
 	q := QueueOptions(OptionsFrom(cfg))
 	if got := q[workflows.ConsoleTaskQueue].TaskQueueActivitiesPerSecond; got != 20 {
 		t.Errorf("console queue: %v activities/s, want 20", got)
@@ -23,7 +23,13 @@ func TestQueuesCarryTheirRateLimits(t *testing.T) {
 	if main.TaskQueueActivitiesPerSecond != 0 || main.MaxConcurrentWorkflowTaskExecutionSize != 10 || main.MaxConcurrentActivityExecutionSize != 50 {
 		t.Errorf("offboarding queue options %+v", main)
 	}
-	if len(q) != 3 {
-		t.Errorf("%d queues, want offboarding, clomo-console and apple-business", len(q))
+	if main.MaxConcurrentWorkflowTaskPollers != 3 || main.MaxConcurrentActivityTaskPollers != 4 || q[workflows.ConsoleTaskQueue].MaxConcurrentActivityTaskPollers != 4 {
+		t.Errorf("pollers not taken from the configuration: %+v", main)
+	}
+	if b, ok := q[workflows.BatcherTaskQueue]; !ok || b.TaskQueueActivitiesPerSecond != 0 {
+		t.Errorf("batcher queue options %+v (present: %v)", b, ok)
+	}
+	if len(q) != 4 {
+		t.Errorf("%d queues, want offboarding, clomo-console, apple-business and offboarding-batcher", len(q))
 	}
 }
