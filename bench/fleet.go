@@ -319,6 +319,7 @@ type floorRun struct {
 	childEvent int64
 	parentSide float64
 	inFlight   []float64
+	firstTask  time.Duration
 }
 
 func (r floorRun) perSecond() float64 { return float64(r.n) / r.took.Seconds() }
@@ -345,12 +346,15 @@ func (b *bench) floorRun(ctx context.Context, n, activities int) (floorRun, erro
 	}
 	r.parentSide = float64(b.historyLength(ctx, fmt.Sprintf("WorkflowId = '%s'", id))) / float64(n)
 	var spans []span
+	var ids []string
 	_ = b.list(ctx, fmt.Sprintf("WorkflowType = 'FloorDevice' AND StartTime >= '%s'", start.UTC().Format(time.RFC3339Nano)), func(e *workflowInfo) {
 		if strings.HasPrefix(e.workflowID, id+"-") {
 			spans = append(spans, span{e.start, e.close})
+			ids = append(ids, e.workflowID)
 		}
 	})
 	r.inFlight = occupancy(spans, occupancyBins)
+	r.firstTask = b.firstTaskWaitOf(ctx, ids)
 	runtime.GC()
 	return r, nil
 }
@@ -434,10 +438,18 @@ func (b *bench) longestGap(ctx context.Context, workflowID string) string {
 // and its first workflow task: a new workflow's first task is on the normal queue, which a worker
 // polls only when its sticky queue has no backlog.
 func (b *bench) firstTaskWait(ctx context.Context, devices []workflows.FleetDevice) time.Duration {
+	ids := make([]string, len(devices))
+	for i, d := range devices {
+		ids[i] = workflows.DeviceWorkflowID(d.Request.Serial)
+	}
+	return b.firstTaskWaitOf(ctx, ids)
+}
+
+func (b *bench) firstTaskWaitOf(ctx context.Context, ids []string) time.Duration {
 	var total time.Duration
 	n := 0
-	for i := 0; i < len(devices) && n < 50; i += max(len(devices)/50, 1) {
-		iter := b.c.GetWorkflowHistory(ctx, workflows.DeviceWorkflowID(devices[i].Request.Serial), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for i := 0; i < len(ids) && n < 50; i += max(len(ids)/50, 1) {
+		iter := b.c.GetWorkflowHistory(ctx, ids[i], "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		var started time.Time
 		for iter.HasNext() {
 			e, err := iter.Next()

@@ -30,6 +30,7 @@ import (
 
 	"github.com/offboard/offboard/internal/logging"
 	"github.com/offboard/offboard/internal/stack"
+	"github.com/offboard/offboard/internal/workerapp"
 	"github.com/offboard/offboard/workflows"
 )
 
@@ -45,6 +46,7 @@ type options struct {
 	pilot       int
 	wfPollers   int
 	actPollers  int
+	autoscale   bool
 	temporalCLI string
 }
 
@@ -61,6 +63,7 @@ func main() {
 	flag.BoolVar(&o.skipFloor, "skip-floor", false, "measure the fleet only")
 	flag.IntVar(&o.wfPollers, "workflow-pollers", 2, "workflow task pollers of each worker (the fleet's and the floor's)")
 	flag.IntVar(&o.actPollers, "activity-pollers", 2, "activity task pollers of each worker and task queue (the fleet's and the floor's)")
+	flag.BoolVar(&o.autoscale, "poller-autoscaling", false, "the SDK's autoscaling pollers for every worker (the fleet's and the floor's)")
 	flag.IntVar(&o.pilot, "pilot", 54, "devices of the pilot fleet that measures an average device's activities (and warms up)")
 	flag.Parse()
 	for _, s := range strings.Split(*devices, ",") {
@@ -105,7 +108,8 @@ func run(o options) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	world, err := stack.Start(stack.Options{TimeScale: o.scale, Dir: dir, WorkflowTaskPollers: o.wfPollers, ActivityTaskPollers: o.actPollers})
+	world, err := stack.Start(stack.Options{TimeScale: o.scale, Dir: dir, WorkflowTaskPollers: o.wfPollers, ActivityTaskPollers: o.actPollers,
+		PollerAutoscaling: o.autoscale})
 	if err != nil {
 		return err
 	}
@@ -117,12 +121,12 @@ func run(o options) error {
 		return err
 	}
 	defer world.StopWorkers()
-	floorWorker := worker.New(c, floorQueue, worker.Options{
+	floorOptions := worker.Options{
 		MaxConcurrentActivityExecutionSize:     world.WorkerConfig().MaxConcurrentActivities,
 		MaxConcurrentWorkflowTaskExecutionSize: world.WorkerConfig().MaxConcurrentWorkflowTasks,
-		MaxConcurrentWorkflowTaskPollers:       world.WorkerConfig().WorkflowTaskPollers,
-		MaxConcurrentActivityTaskPollers:       world.WorkerConfig().ActivityTaskPollers,
-	})
+	}
+	workerapp.ApplyPollers(&floorOptions, workerapp.OptionsFrom(world.WorkerConfig()))
+	floorWorker := worker.New(c, floorQueue, floorOptions)
 	floorWorker.RegisterWorkflow(FloorFleet)
 	floorWorker.RegisterWorkflow(FloorDevice)
 	floorWorker.RegisterActivity(Noop)
@@ -160,7 +164,8 @@ func run(o options) error {
 				}
 				fmt.Printf("  %.1f children/s (%s); CPU ms a child: server %.0f, workers %.0f\n", f.perSecond(), f.took.Round(time.Millisecond),
 					1000*f.cpu.server/float64(n), 1000*f.cpu.self/float64(n))
-				fmt.Printf("  children open, by tenth of the run: %s\n", formatOccupancy(f.inFlight))
+				fmt.Printf("  children open, by tenth of the run: %s; a child's first workflow task comes %s after its start\n",
+					formatOccupancy(f.inFlight), f.firstTask.Round(time.Millisecond))
 				r.floors = append(r.floors, f)
 			}
 			fmt.Printf("Fleet (round %d/%d): %d devices over every path, window %d ...\n", round, o.rounds, n, o.window)

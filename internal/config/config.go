@@ -99,6 +99,8 @@ type Worker struct {
 	// queue at once (the SDK's default is 2).
 	WorkflowTaskPollers int `envconfig:"WORKER_WORKFLOW_TASK_POLLERS" default:"2"`
 	ActivityTaskPollers int `envconfig:"WORKER_ACTIVITY_TASK_POLLERS" default:"2"`
+	// PollerAutoscaling lets the SDK scale the pollers (up to 4 times the numbers above).
+	PollerAutoscaling bool `envconfig:"WORKER_POLLER_AUTOSCALING" default:"false"`
 }
 
 // LoadTemporal reads and checks the Temporal connection only (for the starter and tools).

@@ -51,6 +51,7 @@ var descriptions = []struct{ name, text string }{
 	{"WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", "workflow tasks one worker runs at once"},
 	{"WORKER_WORKFLOW_TASK_POLLERS", "polls for workflow tasks one worker holds open (at least 2)"},
 	{"WORKER_ACTIVITY_TASK_POLLERS", "polls for activity tasks one worker holds open on each task queue"},
+	{"WORKER_POLLER_AUTOSCALING", "true: the SDK scales the pollers (up to 4 times the numbers above) and always keeps one on the normal queue"},
 }
 
 // Variables documents every environment variable Offboard reads, in a stable order. Defaults and

@@ -34,6 +34,7 @@ type Options struct {
 	ConsoleRate, AppleRate float64
 	// WorkflowTaskPollers and ActivityTaskPollers are the workers' polls per task queue (0: 2).
 	WorkflowTaskPollers, ActivityTaskPollers int
+	PollerAutoscaling                        bool
 	// ReappearAfter is the simulator's (simulated) time after which a deleted, still-assigned ADE
 	// device reappears; 0 keeps the simulator's default. Tests that stop workers on purpose
 	// lengthen it: a stopped worker's activity waits out its timeout, many simulated hours.
@@ -96,6 +97,7 @@ func Start(opts Options) (*Stack, error) {
 		MaxConcurrentWorkflowTasks: 200,
 		WorkflowTaskPollers:        max(opts.WorkflowTaskPollers, 2),
 		ActivityTaskPollers:        max(opts.ActivityTaskPollers, 2),
+		PollerAutoscaling:          opts.PollerAutoscaling,
 	}
 	return s, nil
 }

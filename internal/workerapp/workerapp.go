@@ -82,13 +82,14 @@ type Options struct {
 	MaxConcurrentWorkflowTasks int
 	WorkflowTaskPollers        int // 0: the SDK's default
 	ActivityTaskPollers        int // 0: the SDK's default
+	PollerAutoscaling          bool
 }
 
 // OptionsFrom reads the worker options from the configuration.
 func OptionsFrom(cfg config.Worker) Options {
 	return Options{ConsoleRate: cfg.Console.RateLimit, AppleRate: cfg.Apple.RateLimit,
 		MaxConcurrentActivities: cfg.MaxConcurrentActivities, MaxConcurrentWorkflowTasks: cfg.MaxConcurrentWorkflowTasks,
-		WorkflowTaskPollers: cfg.WorkflowTaskPollers, ActivityTaskPollers: cfg.ActivityTaskPollers}
+		WorkflowTaskPollers: cfg.WorkflowTaskPollers, ActivityTaskPollers: cfg.ActivityTaskPollers, PollerAutoscaling: cfg.PollerAutoscaling}
 }
 
 // Register adds the workflows and the activities of the offboarding queue to w: one device, the
@@ -110,20 +111,39 @@ func Register(w worker.Registry, acts Activities) {
 // QueueOptions are the worker options of each task queue: the outside systems' queues carry
 // their server-side rate limit (TaskQueueActivitiesPerSecond holds across every worker process).
 func QueueOptions(opts Options) map[string]worker.Options {
-	return map[string]worker.Options{
+	q := map[string]worker.Options{
 		workflows.TaskQueue: {
 			MaxConcurrentActivityExecutionSize:     opts.MaxConcurrentActivities,
 			MaxConcurrentWorkflowTaskExecutionSize: opts.MaxConcurrentWorkflowTasks,
-			MaxConcurrentWorkflowTaskPollers:       opts.WorkflowTaskPollers,
-			MaxConcurrentActivityTaskPollers:       opts.ActivityTaskPollers,
 		},
-		workflows.ConsoleTaskQueue: {TaskQueueActivitiesPerSecond: opts.ConsoleRate, MaxConcurrentActivityExecutionSize: opts.MaxConcurrentActivities,
-			MaxConcurrentActivityTaskPollers: opts.ActivityTaskPollers},
-		workflows.AppleTaskQueue: {TaskQueueActivitiesPerSecond: opts.AppleRate, MaxConcurrentActivityExecutionSize: opts.MaxConcurrentActivities,
-			MaxConcurrentActivityTaskPollers: opts.ActivityTaskPollers},
+		workflows.ConsoleTaskQueue: {TaskQueueActivitiesPerSecond: opts.ConsoleRate, MaxConcurrentActivityExecutionSize: opts.MaxConcurrentActivities},
+		workflows.AppleTaskQueue:   {TaskQueueActivitiesPerSecond: opts.AppleRate, MaxConcurrentActivityExecutionSize: opts.MaxConcurrentActivities},
 		// One workflow (the batcher) and no activities.
 		workflows.BatcherTaskQueue: {MaxConcurrentWorkflowTaskExecutionSize: 2, MaxConcurrentActivityExecutionSize: 1},
 	}
+	for name, o := range q {
+		if name != workflows.BatcherTaskQueue {
+			ApplyPollers(&o, opts)
+		}
+		q[name] = o
+	}
+	return q
+}
+
+// ApplyPollers sets a worker's pollers from the options: a fixed number of each kind, or, with
+// PollerAutoscaling, the SDK's autoscaling pollers, which keep a poll open on the normal queue
+// even while the sticky queue has a backlog (fixed pollers then poll only the sticky queue, and a
+// new workflow's first task waits until the backlog is gone).
+func ApplyPollers(w *worker.Options, opts Options) {
+	if opts.PollerAutoscaling {
+		w.WorkflowTaskPollerBehavior = worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{
+			MaximumNumberOfPollers: max(opts.WorkflowTaskPollers, 2) * 4})
+		w.ActivityTaskPollerBehavior = worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{
+			MaximumNumberOfPollers: max(opts.ActivityTaskPollers, 2) * 4})
+		return
+	}
+	w.MaxConcurrentWorkflowTaskPollers = opts.WorkflowTaskPollers
+	w.MaxConcurrentActivityTaskPollers = opts.ActivityTaskPollers
 }
 
 // Start starts the four workers (offboarding, clomo-console, apple-business, offboarding-batcher) and returns a function that stops them.
