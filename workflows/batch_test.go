@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -9,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -145,14 +146,16 @@ func TestBatcherContinueAsNewCarriesItsActivities(t *testing.T) {
 		env := ts.NewTestWorkflowEnvironment()
 		env.RegisterWorkflow(AppleUnassignBatcher)
 		env.RegisterActivityWithOptions(&activities.Apple{API: apple, ServerID: fakeServer}, activity.RegisterOptions{})
-		env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", signalUnassignResult, mock.Anything).Return(
-			func(_, workflowID, _, _ string, arg interface{}) error {
-				r := arg.(UnassignResult)
-				mu.Lock()
-				defer mu.Unlock()
-				answered[r.Serial] = r
-				return nil
-			})
+		env.RegisterActivity(&activities.Signals{Sender: senderFunc(func(workflowID, name string, arg any) error {
+			var r UnassignResult
+			if err := json.Unmarshal(arg.(json.RawMessage), &r); err != nil || name != signalUnassignResult || workflowID != DeviceWorkflowID(r.Serial) {
+				return fmt.Errorf("answer %s to %s: %v", name, workflowID, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			answered[r.Serial] = r
+			return nil
+		})})
 		env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: BatcherWorkflowID})
 		return env
 	}
@@ -194,4 +197,11 @@ func TestBatcherContinueAsNewCarriesItsActivities(t *testing.T) {
 			t.Errorf("%s answered %+v: want unassigned by %s", s, r, act)
 		}
 	}
+}
+
+// senderFunc records the batcher's answers (activities.Signals) without a workflow to receive them.
+type senderFunc func(workflowID, name string, arg any) error
+
+func (f senderFunc) SignalWorkflow(_ context.Context, workflowID, _, name string, arg any) error {
+	return f(workflowID, name, arg)
 }

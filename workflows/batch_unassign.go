@@ -1,11 +1,13 @@
 package workflows
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
 
 	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/offboard/offboard/activities"
@@ -15,7 +17,8 @@ import (
 // The Apple Business unassign batcher: ADE devices of fleets that reach abm-unassign close together
 // share ONE UNASSIGN_DEVICES activity, so Apple sees one POST and a few polls for up to
 // MaxUnassignBatch devices instead of a read, a POST and polls for each. Device workflows reach it
-// by signal (starting it when none runs); it answers each device by signal with its own result.
+// by signal (starting it when none runs); it answers each device by signal with its own result,
+// the signals of a batch sent by one activity (activities.Signals).
 const (
 	BatcherWorkflowType = "AppleUnassignBatcher"
 	// BatcherWorkflowID is the one batcher of a namespace: every fleet's devices share it.
@@ -334,10 +337,12 @@ func (b *batcher) poll(ctx workflow.Context, batch *UnassignBatch) {
 	})
 }
 
-// answerAll signals every device of the batch its result and forgets the batch.
+// answerAll tells every device of the batch its result, in one activity that signals them all
+// (activities.Signals), and forgets the batch. Signalled from the workflow, each answer would
+// come back as a confirmation event and nearly always a workflow task of the batcher's own.
 func (b *batcher) answerAll(ctx workflow.Context, batch *UnassignBatch, result func(UnassignRequest) UnassignResult) {
-	futures := make([]workflow.Future, len(batch.Requests))
-	for i, r := range batch.Requests {
+	in := activities.SendInput{Name: signalUnassignResult}
+	for _, r := range batch.Requests {
 		res := result(r)
 		res.RequestID, res.Serial, res.BatchSize = r.RequestID, r.Serial, len(batch.Requests)
 		switch res.Outcome {
@@ -350,13 +355,26 @@ func (b *batcher) answerAll(ctx workflow.Context, batch *UnassignBatch, result f
 		default:
 			b.totals.Unknown++
 		}
-		futures[i] = workflow.SignalExternalWorkflow(ctx, r.WorkflowID, "", signalUnassignResult, res)
-	}
-	for i, f := range futures {
-		if err := f.Get(ctx, nil); err != nil {
-			// The device is gone (cancelled, or finished another way): nothing waits for this answer.
-			b.logger.Warn("device not told its unassign result", "serial", batch.Requests[i].Serial, "error", err)
+		arg, err := json.Marshal(res)
+		if err != nil { // a struct of strings and numbers: cannot happen
+			b.logger.Error("unassign result not encoded", "serial", r.Serial, "error", err)
+			continue
 		}
+		in.Signals = append(in.Signals, activities.Signal{WorkflowID: r.WorkflowID, Arg: arg})
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue: BatcherTaskQueue, StartToCloseTimeout: time.Minute,
+		Summary: fmt.Sprintf("tell %d devices their unassign result", len(in.Signals)),
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 5,
+			NonRetryableErrorTypes: []string{activities.ErrNotConfigured}},
+	})
+	var report activities.SendReport
+	if err := workflow.ExecuteActivity(actx, signalActs.SignalWorkflows, in).Get(ctx, &report); err != nil {
+		// The devices ask again once their patience runs out; the batcher never takes one twice.
+		b.logger.Warn("devices not told their unassign result: they will ask again", "devices", len(in.Signals), "error", err)
+	} else if len(report.Gone) > 0 {
+		// Gone (cancelled, or finished another way): nothing waits for these answers.
+		b.logger.Warn("devices gone before their unassign result", "workflows", report.Gone)
 	}
 	b.inflight = slices.DeleteFunc(b.inflight, func(x *UnassignBatch) bool { return x == batch })
 }

@@ -20,6 +20,7 @@ var (
 	appleActs   *activities.Apple
 	notifyActs  *activities.Notify
 	workerActs  *activities.Worker
+	signalActs  *activities.Signals
 )
 
 // device is one DeviceOffboarding run: its input, its plan and everything the status query shows.

@@ -118,8 +118,8 @@ func QueueOptions(opts Options) map[string]worker.Options {
 		},
 		workflows.ConsoleTaskQueue: {TaskQueueActivitiesPerSecond: opts.ConsoleRate, MaxConcurrentActivityExecutionSize: opts.MaxConcurrentActivities},
 		workflows.AppleTaskQueue:   {TaskQueueActivitiesPerSecond: opts.AppleRate, MaxConcurrentActivityExecutionSize: opts.MaxConcurrentActivities},
-		// One workflow (the batcher) and no activities.
-		workflows.BatcherTaskQueue: {MaxConcurrentWorkflowTaskExecutionSize: 2, MaxConcurrentActivityExecutionSize: 1},
+		// One workflow (the batcher) and its answers (activities.Signals).
+		workflows.BatcherTaskQueue: {MaxConcurrentWorkflowTaskExecutionSize: 2, MaxConcurrentActivityExecutionSize: 4},
 	}
 	for name, o := range q {
 		if name != workflows.BatcherTaskQueue {
@@ -160,6 +160,7 @@ func Start(c client.Client, acts Activities, opts Options) (stop func(), err err
 	appleW.RegisterActivity(acts.Apple)
 	batcherW := worker.New(c, workflows.BatcherTaskQueue, qo[workflows.BatcherTaskQueue])
 	batcherW.RegisterWorkflow(workflows.AppleUnassignBatcher)
+	batcherW.RegisterActivity(&activities.Signals{Sender: c})
 	started := []worker.Worker{}
 	stop = func() {
 		for _, w := range started {
