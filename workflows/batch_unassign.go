@@ -358,7 +358,8 @@ func (b *batcher) answerAll(ctx workflow.Context, batch *UnassignBatch, result f
 		// The same struct always encodes to the same bytes; workflowcheck flags the encoder's type
 		// cache (a sync.Map), which holds no state that changes the output.
 		arg, err := json.Marshal(res) //workflowcheck:ignore
-		if err != nil { // a struct of strings and numbers: cannot happen
+		if err != nil {
+			// Cannot happen: a struct of strings and numbers.
 			b.logger.Error("unassign result not encoded", "serial", r.Serial, "error", err)
 			continue
 		}
