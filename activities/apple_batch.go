@@ -2,6 +2,9 @@ package activities
 
 import (
 	"context"
+	"time"
+
+	"go.temporal.io/sdk/activity"
 
 	"github.com/offboard/offboard/internal/applebusiness"
 )
@@ -22,7 +25,25 @@ type BatchOutcome struct {
 // fails with ErrNotYet and is retried at the poll interval. An activity that did not succeed for
 // every device has its log read (Apple's downloadUrl: a presigned URL, not an API call), so each
 // device's own result is known.
-func (a *Apple) AwaitBatch(ctx context.Context, id string) (BatchOutcome, error) {
+//
+// firstAfter is how long after its creation the activity is first read: an activity just
+// created is in progress, and a read then is an Apple call for nothing. The first attempt waits
+// it out itself (at most the long-poll hold), so the wait needs no timer on the server, whose
+// timers lag when it is loaded.
+func (a *Apple) AwaitBatch(ctx context.Context, id string, firstAfter time.Duration) (BatchOutcome, error) {
+	if firstAfter > 0 && (!activity.IsActivity(ctx) || activity.GetInfo(ctx).Attempt == 1) {
+		limit := holdFor(ctx)
+		if a.FirstReadCap > 0 {
+			limit = min(limit, a.FirstReadCap)
+		}
+		t := time.NewTimer(min(firstAfter, limit))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return BatchOutcome{}, ctx.Err()
+		case <-t.C:
+		}
+	}
 	act, err := a.AwaitActivity(ctx, id)
 	if err != nil {
 		return BatchOutcome{Activity: act}, err

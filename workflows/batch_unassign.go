@@ -160,7 +160,11 @@ func (b *batcher) run(ctx workflow.Context) error {
 		} else {
 			wait := b.gatherAt.Sub(workflow.Now(ctx))
 			if wait > 0 {
-				_, err = workflow.AwaitWithTimeout(ctx, wait, func() bool { return len(b.pending) >= b.max || b.shouldContinueAsNew(ctx) })
+				// A request that comes after the gathering time sends the batch at once: the
+				// timer is only for when none comes, and the server's timers lag when it is loaded.
+				_, err = workflow.AwaitWithTimeout(ctx, wait, func() bool {
+					return len(b.pending) >= b.max || !workflow.Now(ctx).Before(b.gatherAt) || b.shouldContinueAsNew(ctx)
+				})
 			}
 		}
 		if err != nil {
@@ -247,10 +251,10 @@ func (b *batcher) flush(ctx workflow.Context) {
 	b.totals.Batches++
 	b.totals.Devices += n
 	workflow.Go(ctx, func(ctx workflow.Context) {
-		// An activity just created is in progress: the first read waits a poll interval, which
-		// saves an Apple call a batch.
-		if b.post(ctx, batch) && workflow.Sleep(ctx, batch.Poll) == nil {
-			b.poll(ctx, batch)
+		// An activity just created is in progress: the first read waits a poll interval (inside
+		// the poll activity, see Apple.AwaitBatch), which saves an Apple call a batch.
+		if b.post(ctx, batch) {
+			b.poll(ctx, batch, batch.Poll)
 		}
 	})
 }
@@ -258,7 +262,7 @@ func (b *batcher) flush(ctx workflow.Context) {
 // resume polls an activity a previous run created.
 func (b *batcher) resume(ctx workflow.Context, batch UnassignBatch) {
 	b.inflight = append(b.inflight, &batch)
-	workflow.Go(ctx, func(ctx workflow.Context) { b.poll(ctx, &batch) })
+	workflow.Go(ctx, func(ctx workflow.Context) { b.poll(ctx, &batch, 0) })
 }
 
 func (b *batcher) serials(batch *UnassignBatch) []string {
@@ -298,11 +302,12 @@ func (b *batcher) post(ctx workflow.Context, batch *UnassignBatch) bool {
 	return true
 }
 
-// poll waits for the activity, then tells each device what it did for that device.
-func (b *batcher) poll(ctx workflow.Context, batch *UnassignBatch) {
+// poll waits for the activity (its first read firstAfter after the poll starts), then tells each
+// device what it did for that device.
+func (b *batcher) poll(ctx workflow.Context, batch *UnassignBatch, firstAfter time.Duration) {
 	var out activities.BatchOutcome
 	err := workflow.ExecuteActivity(pollOptions(ctx, AppleTaskQueue, "await Apple activity "+batch.ActivityID, batch.Poll, 0),
-		appleActs.AwaitBatch, batch.ActivityID).Get(ctx, &out)
+		appleActs.AwaitBatch, batch.ActivityID, firstAfter).Get(ctx, &out)
 	if ctx.Err() != nil {
 		return
 	}
