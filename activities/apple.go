@@ -16,9 +16,9 @@ type Apple struct {
 	API applebusiness.API // nil when the worker has no Apple Business credentials
 	// ServerID is this console's MDM server in Apple Business Manager.
 	ServerID string
-	// FirstReadCap bounds the wait of AwaitBatch before its first read (0: the long-poll hold,
-	// 20 s). The workflow tests, whose clock is mocked while an activity's is not, shorten it.
-	FirstReadCap time.Duration
+	// HoldCap bounds how long an attempt of AwaitBatch holds (0: the long-poll hold, 20 s). The
+	// workflow tests, whose clock is mocked while an activity's is not, shorten it.
+	HoldCap time.Duration
 }
 
 // Assignment is where Apple Business Manager assigns a device.

@@ -26,24 +26,48 @@ type BatchOutcome struct {
 // every device has its log read (Apple's downloadUrl: a presigned URL, not an API call), so each
 // device's own result is known.
 //
-// firstAfter is how long after its creation the activity is first read: an activity just
-// created is in progress, and a read then is an Apple call for nothing. The first attempt waits
-// it out itself (at most the long-poll hold), so the wait needs no timer on the server, whose
-// timers lag when it is loaded.
-func (a *Apple) AwaitBatch(ctx context.Context, id string, firstAfter time.Duration) (BatchOutcome, error) {
+// An attempt holds for up to the long-poll hold (20 s): it waits firstAfter before its first read
+// (an activity just created is in progress, and a read then is an Apple call for nothing) and reads
+// again every `every` while the activity is in progress, so a poll needs no timer on the server,
+// whose timers fire late when it is loaded. With a poll interval longer than the hold, an attempt
+// is one read, and the server's retry is the next.
+func (a *Apple) AwaitBatch(ctx context.Context, id string, firstAfter, every time.Duration) (BatchOutcome, error) {
+	limit := holdFor(ctx)
+	if a.HoldCap > 0 {
+		limit = min(limit, a.HoldCap)
+	}
+	until := time.Now().Add(limit)
+	defer keepAlive(ctx)() // the workflow sets a heartbeat timeout: a worker that dies mid-hold is noticed in seconds
 	if firstAfter > 0 && (!activity.IsActivity(ctx) || activity.GetInfo(ctx).Attempt == 1) {
-		limit := holdFor(ctx)
-		if a.FirstReadCap > 0 {
-			limit = min(limit, a.FirstReadCap)
-		}
-		t := time.NewTimer(min(firstAfter, limit))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return BatchOutcome{}, ctx.Err()
-		case <-t.C:
+		if err := sleepCtx(ctx, min(firstAfter, limit)); err != nil {
+			return BatchOutcome{}, err
 		}
 	}
+	for {
+		out, err := a.awaitBatchOnce(ctx, id)
+		if !IsType(err, ErrNotYet) || every <= 0 || time.Now().Add(every).After(until) {
+			return out, err
+		}
+		if err := sleepCtx(ctx, every); err != nil {
+			return out, err
+		}
+	}
+}
+
+// sleepCtx waits d, or less if ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// awaitBatchOnce reads the activity once, and its log once it is final.
+func (a *Apple) awaitBatchOnce(ctx context.Context, id string) (BatchOutcome, error) {
 	act, err := a.AwaitActivity(ctx, id)
 	if err != nil {
 		return BatchOutcome{Activity: act}, err

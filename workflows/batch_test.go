@@ -145,7 +145,7 @@ func TestBatcherContinueAsNewCarriesItsActivities(t *testing.T) {
 		var ts testsuite.WorkflowTestSuite
 		env := ts.NewTestWorkflowEnvironment()
 		env.RegisterWorkflow(AppleUnassignBatcher)
-		env.RegisterActivityWithOptions(&activities.Apple{API: apple, ServerID: fakeServer, FirstReadCap: time.Millisecond}, activity.RegisterOptions{})
+		env.RegisterActivityWithOptions(&activities.Apple{API: apple, ServerID: fakeServer, HoldCap: time.Millisecond}, activity.RegisterOptions{})
 		env.RegisterActivity(&activities.Signals{Sender: senderFunc(func(workflowID, name string, arg any) error {
 			var r UnassignResult
 			if err := json.Unmarshal(arg.(json.RawMessage), &r); err != nil || name != signalUnassignResult || workflowID != DeviceWorkflowID(r.Serial) {

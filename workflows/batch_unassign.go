@@ -114,6 +114,7 @@ type batcher struct {
 
 	pending  []UnassignRequest
 	gatherAt time.Time        // when the pending batch goes out at the latest
+	lateAt   time.Time        // a gathering time after gatherAt: the timer is late (see run)
 	inflight []*UnassignBatch // in the order they were created
 	busy     int              // batches posting or answering: a continue-as-new waits for them
 	started  int              // batches started by this run
@@ -160,10 +161,12 @@ func (b *batcher) run(ctx workflow.Context) error {
 		} else {
 			wait := b.gatherAt.Sub(workflow.Now(ctx))
 			if wait > 0 {
-				// A request that comes after the gathering time sends the batch at once: the
-				// timer is only for when none comes, and the server's timers lag when it is loaded.
+				// The server's timers lag when it is loaded (a 0.5 s timer has fired 19 s late): a
+				// request that comes a whole gathering time after the batch was due sends it at
+				// once. Not any request after gatherAt: the lag also lets a batch grow, and a batch
+				// sent the moment it is due is smaller (more Apple calls a device).
 				_, err = workflow.AwaitWithTimeout(ctx, wait, func() bool {
-					return len(b.pending) >= b.max || !workflow.Now(ctx).Before(b.gatherAt) || b.shouldContinueAsNew(ctx)
+					return len(b.pending) >= b.max || !workflow.Now(ctx).Before(b.lateAt) || b.shouldContinueAsNew(ctx)
 				})
 			}
 		}
@@ -224,7 +227,7 @@ func (b *batcher) add(ctx workflow.Context, r UnassignRequest) {
 	}
 	at := workflow.Now(ctx).Add(max(r.Gather, 0))
 	if len(b.pending) == 0 || at.Before(b.gatherAt) {
-		b.gatherAt = at
+		b.gatherAt, b.lateAt = at, at.Add(max(r.Gather, 0))
 	}
 	b.pending = append(b.pending, r)
 }
@@ -236,6 +239,7 @@ func (b *batcher) flush(ctx workflow.Context) {
 	b.pending = slices.Delete(b.pending, 0, n)
 	if len(b.pending) > 0 {
 		b.gatherAt = workflow.Now(ctx) // the rest has waited as long already
+		b.lateAt = b.gatherAt
 	}
 	for _, r := range batch.Requests {
 		if batch.Poll <= 0 || (r.Poll > 0 && r.Poll < batch.Poll) {
@@ -252,7 +256,8 @@ func (b *batcher) flush(ctx workflow.Context) {
 	b.totals.Devices += n
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		// An activity just created is in progress: the first read waits a poll interval (inside
-		// the poll activity, see Apple.AwaitBatch), which saves an Apple call a batch.
+		// the poll activity, as do the reads after it: see Apple.AwaitBatch), which saves an
+		// Apple call a batch.
 		if b.post(ctx, batch) {
 			b.poll(ctx, batch, batch.Poll)
 		}
@@ -306,8 +311,8 @@ func (b *batcher) post(ctx workflow.Context, batch *UnassignBatch) bool {
 // device what it did for that device.
 func (b *batcher) poll(ctx workflow.Context, batch *UnassignBatch, firstAfter time.Duration) {
 	var out activities.BatchOutcome
-	err := workflow.ExecuteActivity(pollOptions(ctx, AppleTaskQueue, "await Apple activity "+batch.ActivityID, batch.Poll, 0),
-		appleActs.AwaitBatch, batch.ActivityID, firstAfter).Get(ctx, &out)
+	err := workflow.ExecuteActivity(longPollOptions(ctx, AppleTaskQueue, "await Apple activity "+batch.ActivityID, batch.Poll, 0),
+		appleActs.AwaitBatch, batch.ActivityID, firstAfter, batch.Poll).Get(ctx, &out)
 	if ctx.Err() != nil {
 		return
 	}

@@ -51,7 +51,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 				apple = &rateLimitedApple{API: h.world, after: after}
 			}
 			h.env.RegisterActivity(&activities.Console{API: cons})
-			h.env.RegisterActivity(&activities.Apple{API: apple, ServerID: fakeServer, FirstReadCap: time.Millisecond})
+			h.env.RegisterActivity(&activities.Apple{API: apple, ServerID: fakeServer, HoldCap: time.Millisecond})
 			h.env.RegisterActivity(&activities.Notify{Notifier: h.world})
 			h.env.RegisterActivity(&activities.Worker{Info: activities.WorkerInfo{ConsoleMode: ModeAutomated, AppleConfigured: true, AppleServerID: fakeServer}})
 			want := "ReadDevice"

@@ -40,7 +40,7 @@ func newFleetHarness(t *testing.T) *fleetHarness {
 		h.env.RegisterWorkflow(wf)
 	}
 	h.env.RegisterActivity(&activities.Console{API: h.world})
-	h.env.RegisterActivity(&activities.Apple{API: h.apple, ServerID: fakeServer, FirstReadCap: time.Millisecond})
+	h.env.RegisterActivity(&activities.Apple{API: h.apple, ServerID: fakeServer, HoldCap: time.Millisecond})
 	h.env.RegisterActivity(&activities.Notify{Notifier: h.world})
 	h.env.RegisterActivity(&activities.Worker{Info: activities.WorkerInfo{ConsoleMode: ModeAutomated, AppleConfigured: true, AppleServerID: fakeServer}})
 	h.env.RegisterActivity(&activities.Fleet{}) // no client: the census is off unless a test mocks it
