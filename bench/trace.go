@@ -11,7 +11,8 @@ import (
 	"github.com/offboard/offboard/workflows"
 )
 
-// traceBatcher prints the batcher's events between from and to (temporary diagnosis).
+// traceBatcher prints the batcher's events between from and to, every run of it (BENCH_TRACE=1:
+// what the batcher did while the slowest device waited longest).
 func (b *bench) traceBatcher(ctx context.Context, from, to time.Time) {
 	resp, err := b.c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf("WorkflowId = '%s'", workflows.BatcherWorkflowID), PageSize: 100})
 	if err != nil {
