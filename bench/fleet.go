@@ -14,6 +14,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 
 	"github.com/offboard/offboard/internal/console"
 	"github.com/offboard/offboard/internal/procedure"
@@ -42,11 +44,13 @@ var cells = []struct {
 }
 
 type bench struct {
-	o     options
-	c     client.Client
-	world *stack.Stack
-	mem   *memSampler
-	seq   int
+	o           options
+	c           client.Client
+	srv         *testsuite.DevServer
+	floorWorker worker.Worker
+	world       *stack.Stack
+	mem         *memSampler
+	seq         int
 }
 
 // mean is a running average.

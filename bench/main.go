@@ -47,6 +47,7 @@ type options struct {
 	wfPollers   int
 	actPollers  int
 	autoscale   bool
+	shared      bool
 	temporalCLI string
 }
 
@@ -64,6 +65,7 @@ func main() {
 	flag.IntVar(&o.wfPollers, "workflow-pollers", 2, "workflow task pollers of each worker (the fleet's and the floor's)")
 	flag.IntVar(&o.actPollers, "activity-pollers", 2, "activity task pollers of each worker and task queue (the fleet's and the floor's)")
 	flag.BoolVar(&o.autoscale, "poller-autoscaling", false, "the SDK's autoscaling pollers for every worker (the fleet's and the floor's)")
+	flag.BoolVar(&o.shared, "shared-server", false, "run every measurement on one dev server (default: a fresh one for each floor and fleet run)")
 	flag.IntVar(&o.pilot, "pilot", 54, "devices of the pilot fleet that measures an average device's activities (and warms up)")
 	flag.Parse()
 	for _, s := range strings.Split(*devices, ",") {
@@ -101,7 +103,6 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	defer func() { _ = srv.Stop() }()
 	c := srv.Client()
 	dir, err := os.MkdirTemp("", "offboard-bench")
 	if err != nil {
@@ -111,31 +112,19 @@ func run(o options) error {
 	world, err := stack.Start(stack.Options{TimeScale: o.scale, Dir: dir, WorkflowTaskPollers: o.wfPollers, ActivityTaskPollers: o.actPollers,
 		PollerAutoscaling: o.autoscale})
 	if err != nil {
+		_ = srv.Stop()
 		return err
 	}
 	defer world.Close()
 	if o.chaos {
+		defer func() { _ = srv.Stop() }()
 		return runChaos(ctx, o, srv, world)
 	}
-	if err := world.StartWorkers(c); err != nil {
+	b := &bench{o: o, c: c, world: world, mem: startMemSampler(), srv: srv}
+	if err := b.startWorkers(); err != nil {
 		return err
 	}
-	defer world.StopWorkers()
-	floorOptions := worker.Options{
-		MaxConcurrentActivityExecutionSize:     world.WorkerConfig().MaxConcurrentActivities,
-		MaxConcurrentWorkflowTaskExecutionSize: world.WorkerConfig().MaxConcurrentWorkflowTasks,
-	}
-	workerapp.ApplyPollers(&floorOptions, workerapp.OptionsFrom(world.WorkerConfig()))
-	floorWorker := worker.New(c, floorQueue, floorOptions)
-	floorWorker.RegisterWorkflow(FloorFleet)
-	floorWorker.RegisterWorkflow(FloorDevice)
-	floorWorker.RegisterActivity(Noop)
-	if err := floorWorker.Start(); err != nil {
-		return err
-	}
-	defer floorWorker.Stop()
-
-	b := &bench{o: o, c: c, world: world, mem: startMemSampler()}
+	defer func() { b.stopEngine() }()
 	fmt.Printf("Pilot: a fleet of %d devices over every path (warms up, and counts an average device's activities) ...\n", o.pilot)
 	pilot, err := b.fleet(ctx, "pilot", o.pilot)
 	if err != nil {
@@ -157,6 +146,9 @@ func run(o options) error {
 		// Floor and fleet alternate, round after round, so a slow minute of the machine falls on both.
 		for round := 1; round <= o.rounds; round++ {
 			if !o.skipFloor {
+				if err := b.fresh(ctx); err != nil {
+					return err
+				}
 				fmt.Printf("Floor (round %d/%d): %d children of %d no-op activities, window %d ...\n", round, o.rounds, n, activities, o.window)
 				f, err := b.floorRun(ctx, n, activities)
 				if err != nil {
@@ -167,6 +159,9 @@ func run(o options) error {
 				fmt.Printf("  children open, by tenth of the run: %s; a child's first workflow task comes %s after its start\n",
 					formatOccupancy(f.inFlight), f.firstTask.Round(time.Millisecond))
 				r.floors = append(r.floors, f)
+			}
+			if err := b.fresh(ctx); err != nil {
+				return err
 			}
 			fmt.Printf("Fleet (round %d/%d): %d devices over every path, window %d ...\n", round, o.rounds, n, o.window)
 			f, err := b.fleet(ctx, fmt.Sprintf("bench-%d-%d", n, round), n)
@@ -216,3 +211,54 @@ func startDevServer(ctx context.Context, path string) (*testsuite.DevServer, err
 // quietLogger drops the SDK's logs: every "not yet" of a poll is an activity error to the SDK, and
 // writing them would only measure the terminal.
 func quietLogger() log.Logger { return logging.NewTemporalLogger(zap.NewNop()) }
+
+// startWorkers starts the product's workers and the floor's on the current dev server.
+func (b *bench) startWorkers() error {
+	if err := b.world.StartWorkers(b.c); err != nil {
+		return err
+	}
+	floorOptions := worker.Options{
+		MaxConcurrentActivityExecutionSize:     b.world.WorkerConfig().MaxConcurrentActivities,
+		MaxConcurrentWorkflowTaskExecutionSize: b.world.WorkerConfig().MaxConcurrentWorkflowTasks,
+	}
+	workerapp.ApplyPollers(&floorOptions, workerapp.OptionsFrom(b.world.WorkerConfig()))
+	w := worker.New(b.c, floorQueue, floorOptions)
+	w.RegisterWorkflow(FloorFleet)
+	w.RegisterWorkflow(FloorDevice)
+	w.RegisterActivity(Noop)
+	if err := w.Start(); err != nil {
+		b.world.StopWorkers()
+		return err
+	}
+	b.floorWorker = w
+	return nil
+}
+
+// stopEngine stops the workers and the dev server.
+func (b *bench) stopEngine() {
+	if b.floorWorker != nil {
+		b.floorWorker.Stop()
+		b.floorWorker = nil
+	}
+	b.world.StopWorkers()
+	if b.srv != nil {
+		_ = b.srv.Stop()
+		b.srv = nil
+	}
+}
+
+// fresh gives the next measurement a dev server of its own, with workers on it: a server that
+// holds every workflow of the earlier measurements gets slower (its SQLite grows), and neither
+// side should pay for the other's history. --shared-server keeps one server for the whole run.
+func (b *bench) fresh(ctx context.Context) error {
+	if b.o.shared {
+		return nil
+	}
+	b.stopEngine()
+	srv, err := startDevServer(ctx, b.o.temporalCLI)
+	if err != nil {
+		return err
+	}
+	b.srv, b.c = srv, srv.Client()
+	return b.startWorkers()
+}
