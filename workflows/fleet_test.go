@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
@@ -44,7 +43,9 @@ func newFleetHarness(t *testing.T) *fleetHarness {
 	h.env.RegisterActivity(&activities.Notify{Notifier: h.world})
 	h.env.RegisterActivity(&activities.Worker{Info: activities.WorkerInfo{ConsoleMode: ModeAutomated, AppleConfigured: true, AppleServerID: fakeServer}})
 	h.env.RegisterActivity(&activities.Fleet{}) // no client: the census is off unless a test mocks it
-	h.env.RegisterActivity(&activities.Signals{Sender: envSender{h.env}})
+	// No sender: the batcher answers by signals of its own (the test environment cannot take
+	// signals from an activity's goroutine); batch_test covers the activity.
+	h.env.RegisterActivity(&activities.Signals{})
 	// The test environment routes a signal to a workflow it runs; one to a batcher that does not
 	// run yet fails, as the server's would, and the device starts the batcher.
 	h.env.OnSignalExternalWorkflow(mock.Anything, BatcherWorkflowID, "", signalUnassignRequest, mock.Anything).
@@ -343,17 +344,4 @@ func TestFleetDoesNotTakeVisibilityLagForALostDevice(t *testing.T) {
 	if p.ByState[OutcomeLost] != 0 || p.ByState[FleetDeviceRunning] != 1 {
 		t.Errorf("progress %v: a running device was counted lost", p.ByState)
 	}
-}
-
-// envSender delivers the batcher's answers in the test environment, as the client does on a
-// server: a workflow that is not running there gets NotFound.
-type envSender struct {
-	env *testsuite.TestWorkflowEnvironment
-}
-
-func (s envSender) SignalWorkflow(_ context.Context, workflowID, _, name string, arg any) error {
-	if err := s.env.SignalWorkflowByID(workflowID, name, arg); err != nil {
-		return serviceerror.NewNotFound(err.Error())
-	}
-	return nil
 }
