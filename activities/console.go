@@ -66,18 +66,9 @@ func (c *Console) SendCommand(ctx context.Context, in CommandInput) (console.Com
 // AwaitCommand succeeds once the device has carried out a queued command; until then it fails
 // with ErrNotYet and is retried at the poll interval. Each attempt is one long poll (holdFor).
 func (c *Console) AwaitCommand(ctx context.Context, ref CommandRef) (console.Command, error) {
-	settled := func(cmd console.Command) bool {
+	cmd, err := c.watchCommand(ctx, ref, func(cmd console.Command) bool {
 		return cmd.Status == console.CommandCompleted || cmd.Status == console.CommandFailed
-	}
-	var cmd console.Command
-	var err error
-	if w, ok := c.api().(console.Waiter); ok {
-		stop := keepAlive(ctx)
-		cmd, err = w.WaitCommand(ctx, ref.Serial, ref.CommandID, holdFor(ctx), settled)
-		stop()
-	} else {
-		cmd, err = c.api().Command(ctx, ref.Serial, ref.CommandID)
-	}
+	})
 	if err != nil {
 		return console.Command{}, classifyConsole(ref.Serial, "read command "+ref.CommandID, err)
 	}
@@ -133,6 +124,15 @@ func (c *Console) watchDevice(ctx context.Context, serial string, done func(cons
 		return w.WaitDevice(ctx, serial, holdFor(ctx), done)
 	}
 	return c.api().Device(ctx, serial)
+}
+
+// watchCommand is watchDevice for a command of a device.
+func (c *Console) watchCommand(ctx context.Context, ref CommandRef, done func(console.Command) bool) (console.Command, error) {
+	if w, ok := c.api().(console.Waiter); ok {
+		defer keepAlive(ctx)()
+		return w.WaitCommand(ctx, ref.Serial, ref.CommandID, holdFor(ctx), done)
+	}
+	return c.api().Command(ctx, ref.Serial, ref.CommandID)
 }
 
 // keepAlive heartbeats while a long poll is held: first after a second (a read answered at once

@@ -46,8 +46,9 @@ type SendReport struct {
 // sendConcurrency bounds the signals in flight at once.
 const sendConcurrency = 16
 
-// SignalWorkflows delivers every signal. An attempt that fails for another reason than a gone workflow fails
-// whole, and the retry sends them all again: a receiver takes a signal it already has as stale.
+// SignalWorkflows delivers every signal. An attempt that fails for another reason than a gone
+// workflow fails whole, and the retry sends them all again: a receiver takes a signal it already
+// has as stale.
 func (s *Signals) SignalWorkflows(ctx context.Context, in SendInput) (SendReport, error) {
 	if s == nil || s.Sender == nil {
 		return SendReport{}, temporal.NewNonRetryableApplicationError("this worker has no Temporal client to send signals with", ErrNotConfigured, nil)
@@ -79,8 +80,5 @@ func (s *Signals) SignalWorkflows(ctx context.Context, in SendInput) (SendReport
 		}()
 	}
 	wg.Wait()
-	if failed != nil {
-		return report, failed
-	}
-	return report, nil
+	return report, failed
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -46,9 +47,9 @@ func signalsFor(ids ...string) SendInput {
 func TestSignalWorkflows(t *testing.T) {
 	f := &fakeSender{got: map[string]string{}, gone: map[string]bool{"W3": true}, down: map[string]bool{}}
 	s := &Signals{Sender: f}
-	var ids []string
-	for _, id := range []string{"W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9", "W10", "W11", "W12", "W13", "W14", "W15", "W16", "W17", "W18", "W19", "W20"} {
-		ids = append(ids, id)
+	var ids []string // more than sendConcurrency, so some wait for a ticket
+	for i := 1; i <= 20; i++ {
+		ids = append(ids, fmt.Sprintf("W%d", i))
 	}
 	r, err := s.SignalWorkflows(context.Background(), signalsFor(ids...))
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -249,10 +250,11 @@ func (b *bench) histories(ctx context.Context, id string, r *fleetRun) error {
 	r.avgActivitiesExact = activities.value()
 	r.inFlight = occupancy(spans, occupancyBins)
 	if slowest != nil {
+		g := b.longestGap(ctx, slowest.workflowID)
 		r.slowest = fmt.Sprintf("%s (%s) took %s; %s", slowest.workflowID, slowest.keyword("OffboardPath"),
-			slowest.close.Sub(slowest.start).Round(time.Millisecond), b.longestGap(ctx, slowest.workflowID))
-		if os.Getenv("BENCH_TRACE") != "" {
-			b.traceBatcher(ctx, traceFrom, traceTo)
+			slowest.close.Sub(slowest.start).Round(time.Millisecond), g)
+		if os.Getenv("BENCH_TRACE") != "" && !g.from.IsZero() {
+			b.traceBatcher(ctx, g.from.Add(-time.Second), g.to.Add(time.Second))
 		}
 	}
 	side := b.historyLength(ctx, fmt.Sprintf("WorkflowId = '%s' OR WorkflowId = '%s'", workflows.FleetWorkflowID(id), workflows.FleetDeviceListID(id)))
@@ -302,18 +304,47 @@ func (b *bench) historyLength(ctx context.Context, query string) int {
 }
 
 func (b *bench) countEvents(ctx context.Context, workflowID string, typ enumspb.EventType) int {
-	iter := b.c.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	n := 0
-	for iter.HasNext() {
-		e, err := iter.Next()
-		if err != nil {
-			return n
-		}
+	b.eachEvent(ctx, workflowID, "", func(e *historypb.HistoryEvent) bool {
 		if e.GetEventType() == typ {
 			n++
 		}
-	}
+		return true
+	})
 	return n
+}
+
+// eachEvent hands the events of a workflow run's history (runID "": the current run) to each,
+// in order, until each returns false or the history ends (or cannot be read).
+func (b *bench) eachEvent(ctx context.Context, workflowID, runID string, each func(*historypb.HistoryEvent) bool) {
+	iter := b.c.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for iter.HasNext() {
+		e, err := iter.Next()
+		if err != nil || !each(e) {
+			return
+		}
+	}
+}
+
+// eventName names an event for a person: its ID, its type and what it is about.
+func eventName(e *historypb.HistoryEvent) string {
+	name := fmt.Sprintf("%d %s", e.GetEventId(), e.GetEventType())
+	if a := e.GetActivityTaskScheduledEventAttributes(); a != nil {
+		name += " " + a.GetActivityType().GetName()
+	}
+	if a := e.GetSignalExternalWorkflowExecutionInitiatedEventAttributes(); a != nil {
+		name += " " + a.GetSignalName() + " to " + a.GetWorkflowExecution().GetWorkflowId()
+	}
+	if a := e.GetWorkflowExecutionSignaledEventAttributes(); a != nil {
+		name += " " + a.GetSignalName()
+	}
+	if a := e.GetTimerStartedEventAttributes(); a != nil {
+		name += " " + a.GetStartToFireTimeout().AsDuration().String()
+	}
+	if a := e.GetActivityTaskFailedEventAttributes(); a != nil {
+		name += " " + a.GetFailure().GetMessage()
+	}
+	return name
 }
 
 type floorRun struct {
@@ -379,13 +410,8 @@ func (b *bench) batchWaits(ctx context.Context, devices []workflows.FleetDevice)
 		if !d.Request.Enrollment.IsADE() || n >= 30 {
 			continue
 		}
-		iter := b.c.GetWorkflowHistory(ctx, workflows.DeviceWorkflowID(d.Request.Serial), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		var asked time.Time
-		for iter.HasNext() {
-			e, err := iter.Next()
-			if err != nil {
-				break
-			}
+		b.eachEvent(ctx, workflows.DeviceWorkflowID(d.Request.Serial), "", func(e *historypb.HistoryEvent) bool {
 			switch {
 			case e.GetSignalExternalWorkflowExecutionInitiatedEventAttributes().GetSignalName() == "unassign-request" && asked.IsZero():
 				asked = e.GetEventTime().AsTime()
@@ -396,7 +422,8 @@ func (b *bench) batchWaits(ctx context.Context, devices []workflows.FleetDevice)
 				n++
 				asked = time.Time{}
 			}
-		}
+			return true
+		})
 	}
 	if n == 0 {
 		return 0, 0
@@ -404,38 +431,33 @@ func (b *bench) batchWaits(ctx context.Context, devices []workflows.FleetDevice)
 	return total / time.Duration(n), longest
 }
 
-var traceFrom, traceTo time.Time
+// gap is the longest wait in a history: between two events, and what they were.
+type gap struct {
+	from, to time.Time
+	what     string
+}
 
-// longestGap finds the longest time between two events of a workflow's history and names them.
-func (b *bench) longestGap(ctx context.Context, workflowID string) string {
-	iter := b.c.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+func (g gap) String() string {
+	if g.what == "" {
+		return "no history"
+	}
+	return g.what
+}
+
+// longestGap finds the longest time between two events of a workflow's history.
+func (b *bench) longestGap(ctx context.Context, workflowID string) gap {
+	var g gap
 	var prev time.Time
-	var prevName, gap string
-	var longest time.Duration
-	for iter.HasNext() {
-		e, err := iter.Next()
-		if err != nil {
-			break
-		}
-		name := fmt.Sprintf("%d %s", e.GetEventId(), e.GetEventType())
-		if a := e.GetActivityTaskScheduledEventAttributes(); a != nil {
-			name += " " + a.GetActivityType().GetName()
-		}
-		if a := e.GetSignalExternalWorkflowExecutionInitiatedEventAttributes(); a != nil {
-			name += " " + a.GetSignalName()
-		}
-		if a := e.GetWorkflowExecutionSignaledEventAttributes(); a != nil {
-			name += " " + a.GetSignalName()
-		}
-		t := e.GetEventTime().AsTime()
-		if !prev.IsZero() && t.Sub(prev) > longest {
-			longest = t.Sub(prev)
-			traceFrom, traceTo = prev.Add(-time.Second), t.Add(time.Second)
-			gap = fmt.Sprintf("longest wait %s between %s and %s", longest.Round(time.Millisecond), prevName, name)
+	var prevName string
+	b.eachEvent(ctx, workflowID, "", func(e *historypb.HistoryEvent) bool {
+		t, name := e.GetEventTime().AsTime(), eventName(e)
+		if !prev.IsZero() && t.Sub(prev) > g.to.Sub(g.from) {
+			g = gap{from: prev, to: t, what: fmt.Sprintf("longest wait %s between %s and %s", t.Sub(prev).Round(time.Millisecond), prevName, name)}
 		}
 		prev, prevName = t, name
-	}
-	return gap
+		return true
+	})
+	return g
 }
 
 // firstTaskWait reads, from a sample of devices' histories, how long each waited between its start
@@ -453,22 +475,18 @@ func (b *bench) firstTaskWaitOf(ctx context.Context, ids []string) time.Duration
 	var total time.Duration
 	n := 0
 	for i := 0; i < len(ids) && n < 50; i += max(len(ids)/50, 1) {
-		iter := b.c.GetWorkflowHistory(ctx, ids[i], "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		var started time.Time
-		for iter.HasNext() {
-			e, err := iter.Next()
-			if err != nil {
-				break
-			}
-			if e.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED {
+		b.eachEvent(ctx, ids[i], "", func(e *historypb.HistoryEvent) bool {
+			switch e.GetEventType() {
+			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
 				started = e.GetEventTime().AsTime()
-			}
-			if e.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED {
+			case enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED:
 				total += e.GetEventTime().AsTime().Sub(started)
 				n++
-				break
+				return false
 			}
-		}
+			return true
+		})
 	}
 	if n == 0 {
 		return 0

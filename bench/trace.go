@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/offboard/offboard/workflows"
@@ -21,33 +21,11 @@ func (b *bench) traceBatcher(ctx context.Context, from, to time.Time) {
 	for _, e := range resp.GetExecutions() {
 		run := e.GetExecution().GetRunId()
 		fmt.Printf("  batcher run %s %s..%s len %d\n", run[:8], e.GetStartTime().AsTime().Format("15:04:05.000"), e.GetCloseTime().AsTime().Format("15:04:05.000"), e.GetHistoryLength())
-		iter := b.c.GetWorkflowHistory(ctx, workflows.BatcherWorkflowID, run, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		for iter.HasNext() {
-			ev, err := iter.Next()
-			if err != nil {
-				break
+		b.eachEvent(ctx, workflows.BatcherWorkflowID, run, func(ev *historypb.HistoryEvent) bool {
+			if t := ev.GetEventTime().AsTime(); !t.Before(from) && !t.After(to) {
+				fmt.Printf("    %s %s\n", t.Format("15:04:05.000"), eventName(ev))
 			}
-			t := ev.GetEventTime().AsTime()
-			if t.Before(from) || t.After(to) {
-				continue
-			}
-			name := ev.GetEventType().String()
-			if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
-				name += " " + a.GetActivityType().GetName()
-			}
-			if a := ev.GetSignalExternalWorkflowExecutionInitiatedEventAttributes(); a != nil {
-				name += " " + a.GetSignalName() + " " + a.GetWorkflowExecution().GetWorkflowId()
-			}
-			if a := ev.GetWorkflowExecutionSignaledEventAttributes(); a != nil {
-				name += " " + a.GetSignalName()
-			}
-			if a := ev.GetTimerStartedEventAttributes(); a != nil {
-				name += " " + a.GetStartToFireTimeout().AsDuration().String()
-			}
-			if a := ev.GetActivityTaskFailedEventAttributes(); a != nil {
-				name += " " + a.GetFailure().GetMessage()
-			}
-			fmt.Printf("    %d %s %s\n", ev.GetEventId(), t.Format("15:04:05.000"), name)
-		}
+			return true
+		})
 	}
 }

@@ -204,12 +204,7 @@ func (b *batcher) continueAsNew(ctx workflow.Context) error {
 
 // take takes one request signal in, if one is there.
 func (b *batcher) take(ctx workflow.Context) bool {
-	var r UnassignRequest
-	if !b.requests.ReceiveAsync(&r) {
-		return false
-	}
-	b.add(ctx, r)
-	return true
+	return takeOne(b.requests, func(r UnassignRequest) { b.add(ctx, r) })
 }
 
 // add takes a request in. A device already waiting (pending or in flight) is not added twice:

@@ -214,14 +214,7 @@ func newFleet(ctx workflow.Context, in FleetInput) (*fleet, error) {
 // pumps take the signals in as they come (see pump: none is lost to a continue-as-new).
 func (f *fleet) pumps(ctx workflow.Context) {
 	pump(ctx, f.finished, func() bool { return f.takeFinished(ctx) })
-	pump(ctx, f.pages, func() bool {
-		var p DevicePage
-		if !f.pages.ReceiveAsync(&p) {
-			return false
-		}
-		f.pageArrived(ctx, p)
-		return true
-	})
+	pump(ctx, f.pages, func() bool { return takeOne(f.pages, func(p DevicePage) { f.pageArrived(ctx, p) }) })
 	pump(ctx, f.pause, func() bool {
 		if !f.pause.ReceiveAsync(nil) {
 			return false
@@ -240,12 +233,7 @@ func (f *fleet) pumps(ctx workflow.Context) {
 
 // takeFinished takes one device-finished signal, if one is there, and counts the device.
 func (f *fleet) takeFinished(ctx workflow.Context) bool {
-	var r DeviceResult
-	if !f.finished.ReceiveAsync(&r) {
-		return false
-	}
-	f.deviceFinished(ctx, r)
-	return true
+	return takeOne(f.finished, func(r DeviceResult) { f.deviceFinished(ctx, r) })
 }
 
 func (f *fleet) setPaused(ctx workflow.Context, paused bool) {

@@ -28,7 +28,8 @@ const (
 
 // BatcherTaskQueue is the workflow task queue of the Apple unassign batcher, internal (not in
 // contract.md): one workflow that answers many devices must not wait for its workflow tasks
-// behind theirs. Its activities run on AppleTaskQueue like every Apple call.
+// behind theirs. Its Apple calls run on AppleTaskQueue like every Apple call; the activity that
+// sends its answers (activities.Signals) runs on this queue.
 const BatcherTaskQueue = "offboarding-batcher"
 
 // Search attributes (Keyword) of contract.md.

@@ -18,3 +18,14 @@ func pump(ctx workflow.Context, ch workflow.ReceiveChannel, take func() bool) {
 		}
 	})
 }
+
+// takeOne takes one value from ch, if one is there, and hands it to handle; it reports whether
+// it took one (a take function for pump, and a drain: `for takeOne(ch, h) {}`).
+func takeOne[T any](ch workflow.ReceiveChannel, handle func(T)) bool {
+	var v T
+	if !ch.ReceiveAsync(&v) {
+		return false
+	}
+	handle(v)
+	return true
+}

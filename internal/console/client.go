@@ -152,16 +152,11 @@ type answerMeta struct {
 	waited      bool // the console honoured Prefer: wait (Preference-Applied)
 }
 
-// send is do with extra request headers; a 304 is not an error.
-func (c *Client) send(ctx context.Context, serial, op, method, path, idemKey string, body []byte, header http.Header, out any) (answerMeta, error) {
-	var meta answerMeta
-	err := c.roundTrip(ctx, serial, op, method, path, idemKey, body, header, out, &meta)
-	return meta, err
-}
-
-func (c *Client) roundTrip(ctx context.Context, serial, op, method, path, idemKey string, body []byte, header http.Header, out any, meta *answerMeta) error {
+// send sends one request, with extra headers, and decodes a 2xx answer into out; a 304 is not
+// an error, any other answer is an *APIError.
+func (c *Client) send(ctx context.Context, serial, op, method, path, idemKey string, body []byte, header http.Header, out any) (meta answerMeta, err error) {
 	if strings.TrimSpace(serial) == "" {
-		return fmt.Errorf("console: %s: no serial", op)
+		return meta, fmt.Errorf("console: %s: no serial", op)
 	}
 	var rd io.Reader
 	if body != nil {
@@ -169,7 +164,7 @@ func (c *Client) roundTrip(ctx context.Context, serial, op, method, path, idemKe
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base.String()+path, rd)
 	if err != nil {
-		return fmt.Errorf("console: device %s: %s: %w", serial, op, err)
+		return meta, fmt.Errorf("console: device %s: %s: %w", serial, op, err)
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/json")
@@ -186,33 +181,33 @@ func (c *Client) roundTrip(ctx context.Context, serial, op, method, path, idemKe
 
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("console: device %s: %s: %s: %w", serial, op, transportHint(ctx), c.scrubErr(err))
+		return meta, fmt.Errorf("console: device %s: %s: %s: %w", serial, op, transportHint(ctx), c.scrubErr(err))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
-		return fmt.Errorf("console: device %s: %s: read answer (HTTP %d): %w", serial, op, resp.StatusCode, c.scrubErr(err))
+		return meta, fmt.Errorf("console: device %s: %s: read answer (HTTP %d): %w", serial, op, resp.StatusCode, c.scrubErr(err))
 	}
 	meta.etag = resp.Header.Get("ETag")
 	meta.waited = strings.HasPrefix(strings.TrimSpace(resp.Header.Get("Preference-Applied")), "wait")
 	if resp.StatusCode == http.StatusNotModified {
 		meta.notModified = true
-		return nil
+		return meta, nil
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := parseError(resp, data, c.now())
 		e.Serial, e.Op = serial, op
 		e.Message = redact(e.Message, c.token)
-		return e
+		return meta, e
 	}
 	if out == nil {
-		return nil
+		return meta, nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("console: device %s: %s: the answer (HTTP %d) is not the console API's JSON: %w; check the console base URL",
+		return meta, fmt.Errorf("console: device %s: %s: the answer (HTTP %d) is not the console API's JSON: %w; check the console base URL",
 			serial, op, resp.StatusCode, err)
 	}
-	return nil
+	return meta, nil
 }
 
 // transportHint says what a failed round trip probably means.

@@ -70,18 +70,15 @@ func (s *Simulator) serveWatched(w http.ResponseWriter, r *http.Request, read fu
 			return
 		}
 		w.Header().Set("ETag", a.etag)
+		if wait > 0 {
+			w.Header().Set("Preference-Applied", "wait="+strconv.Itoa(int(wait/time.Second)))
+		}
 		if held == "" || held != a.etag {
-			if wait > 0 {
-				w.Header().Set("Preference-Applied", "wait="+strconv.Itoa(int(wait/time.Second)))
-			}
 			writeJSON(w, http.StatusOK, a.body)
 			return
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
-			if wait > 0 {
-				w.Header().Set("Preference-Applied", "wait="+strconv.Itoa(int(wait/time.Second)))
-			}
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
