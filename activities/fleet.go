@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/offboard/offboard/internal/contract"
+
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
@@ -68,15 +70,15 @@ func (f *Fleet) Census(ctx context.Context, in CensusInput) (Census, error) {
 		}
 		for _, e := range resp.GetExecutions() {
 			fields := e.GetSearchAttributes().GetIndexedFields()
-			d := DeviceWait{Serial: temporalclient.Keyword(fields, "DeviceSerial"), Path: temporalclient.Keyword(fields, "OffboardPath"),
-				Step: temporalclient.Keyword(fields, "OffboardStep"), WaitingOn: temporalclient.Keyword(fields, "WaitingOn")}
+			d := DeviceWait{Serial: temporalclient.Keyword(fields, contract.SADeviceSerial), Path: temporalclient.Keyword(fields, contract.SAOffboardPath),
+				Step: temporalclient.Keyword(fields, contract.SAOffboardStep), WaitingOn: temporalclient.Keyword(fields, contract.SAWaitingOn)}
 			out.Running++
 			out.ByStep[d.Step]++
 			out.ByWaitingOn[d.WaitingOn]++
 			if d.Serial != "" {
 				out.Serials = append(out.Serials, d.Serial)
 			}
-			if (d.WaitingOn == "operator" || d.WaitingOn == "vendor-support") && (in.MaxListed <= 0 || len(out.NeedPerson) < in.MaxListed) {
+			if contract.WaitingOn(d.WaitingOn).NeedsPerson() && (in.MaxListed <= 0 || len(out.NeedPerson) < in.MaxListed) {
 				out.NeedPerson = append(out.NeedPerson, d)
 			}
 		}
@@ -120,7 +122,7 @@ func (f *Fleet) DescribeDevices(ctx context.Context, workflowIDs []string) ([]De
 			info := desc.GetWorkflowExecutionInfo()
 			d.Running = info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
 			d.Status = statusName(info.GetStatus())
-			d.FleetID = temporalclient.Keyword(info.GetSearchAttributes().GetIndexedFields(), "FleetID")
+			d.FleetID = temporalclient.Keyword(info.GetSearchAttributes().GetIndexedFields(), contract.SAFleetID)
 		}
 		out = append(out, d)
 	}

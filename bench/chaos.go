@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/offboard/offboard/internal/contract"
+
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -87,9 +89,9 @@ func runChaos(ctx context.Context, o options, srv *testsuite.DevServer, world *s
 	c := srv.Client()
 	start := time.Now()
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: workflows.FleetWorkflowID(id), TaskQueue: workflows.TaskQueue,
+		ID: contract.FleetWorkflowID(id), TaskQueue: contract.TaskQueue,
 		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.SAFleetID.ValueSet(id)),
-	}, workflows.FleetWorkflowType, workflows.FleetInput{FleetID: id, Devices: devices, Window: min(o.window, 100), Confirmed: true,
+	}, contract.FleetWorkflowType, workflows.FleetInput{FleetID: id, Devices: devices, Window: min(o.window, 100), Confirmed: true,
 		Timing: timing, CensusEvery: o.census, RequestedBy: "make chaos"})
 	if err != nil {
 		return err

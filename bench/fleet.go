@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/offboard/offboard/internal/contract"
+
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -142,9 +144,9 @@ func (b *bench) fleet(ctx context.Context, name string, n int) (fleetRun, error)
 	cpu0 := readCPU()
 	start := time.Now()
 	run, err := b.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: workflows.FleetWorkflowID(id), TaskQueue: workflows.TaskQueue,
+		ID: contract.FleetWorkflowID(id), TaskQueue: contract.TaskQueue,
 		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.SAFleetID.ValueSet(id)),
-	}, workflows.FleetWorkflowType, workflows.FleetInput{FleetID: id, Devices: devices, Window: b.o.window, Confirmed: true,
+	}, contract.FleetWorkflowType, workflows.FleetInput{FleetID: id, Devices: devices, Window: b.o.window, Confirmed: true,
 		Timing: benchTiming, CensusEvery: b.o.census, RequestedBy: "make bench"})
 	if err != nil {
 		return r, err
@@ -213,7 +215,7 @@ wait:
 
 // finished reads how many devices of the fleet have finished.
 func (b *bench) finished(ctx context.Context, id string) int {
-	v, err := b.c.QueryWorkflow(ctx, workflows.FleetWorkflowID(id), "", workflows.QueryProgress)
+	v, err := b.c.QueryWorkflow(ctx, contract.FleetWorkflowID(id), "", contract.QueryProgress)
 	if err != nil {
 		return 0
 	}
@@ -230,7 +232,7 @@ func (b *bench) histories(ctx context.Context, id string, r *fleetRun) error {
 	var activities mean
 	var spans []span
 	var slowest *workflowInfo
-	err := b.list(ctx, fmt.Sprintf("WorkflowType = '%s' AND FleetID = '%s'", workflows.DeviceWorkflowType, id), func(e *workflowInfo) {
+	err := b.list(ctx, fmt.Sprintf("WorkflowType = '%s' AND FleetID = '%s'", contract.DeviceWorkflowType, id), func(e *workflowInfo) {
 		spans = append(spans, span{e.start, e.close})
 		if slowest == nil || e.close.Sub(e.start) > slowest.close.Sub(slowest.start) {
 			slowest = e
@@ -257,7 +259,7 @@ func (b *bench) histories(ctx context.Context, id string, r *fleetRun) error {
 			b.traceBatcher(ctx, g.from.Add(-time.Second), g.to.Add(time.Second))
 		}
 	}
-	side := b.historyLength(ctx, fmt.Sprintf("WorkflowId = '%s' OR WorkflowId = '%s'", workflows.FleetWorkflowID(id), workflows.FleetDeviceListID(id)))
+	side := b.historyLength(ctx, fmt.Sprintf("WorkflowId = '%s' OR WorkflowId = '%s'", contract.FleetWorkflowID(id), workflows.FleetDeviceListID(id)))
 	r.fleetSide = float64(side) / float64(r.n)
 	return nil
 }
@@ -411,7 +413,7 @@ func (b *bench) batchWaits(ctx context.Context, devices []workflows.FleetDevice)
 			continue
 		}
 		var asked time.Time
-		b.eachEvent(ctx, workflows.DeviceWorkflowID(d.Request.Serial), "", func(e *historypb.HistoryEvent) bool {
+		b.eachEvent(ctx, contract.DeviceWorkflowID(d.Request.Serial), "", func(e *historypb.HistoryEvent) bool {
 			switch {
 			case e.GetSignalExternalWorkflowExecutionInitiatedEventAttributes().GetSignalName() == "unassign-request" && asked.IsZero():
 				asked = e.GetEventTime().AsTime()
@@ -466,7 +468,7 @@ func (b *bench) longestGap(ctx context.Context, workflowID string) gap {
 func (b *bench) firstTaskWait(ctx context.Context, devices []workflows.FleetDevice) time.Duration {
 	ids := make([]string, len(devices))
 	for i, d := range devices {
-		ids[i] = workflows.DeviceWorkflowID(d.Request.Serial)
+		ids[i] = contract.DeviceWorkflowID(d.Request.Serial)
 	}
 	return b.firstTaskWaitOf(ctx, ids)
 }

@@ -22,6 +22,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/offboard/offboard/internal/contract"
+
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
@@ -31,7 +33,6 @@ import (
 	"github.com/offboard/offboard/internal/logging"
 	"github.com/offboard/offboard/internal/stack"
 	"github.com/offboard/offboard/internal/workerapp"
-	"github.com/offboard/offboard/workflows"
 )
 
 type options struct {
@@ -193,7 +194,7 @@ func startDevServer(ctx context.Context, path string) (*testsuite.DevServer, err
 		return nil, fmt.Errorf("no Temporal CLI at %s: run `make bin/temporal` (make bench does)", path)
 	}
 	args := []string{"--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"}
-	for _, name := range workflows.SearchAttributeNames {
+	for _, name := range contract.SearchAttributeNames {
 		args = append(args, "--search-attribute", name+"=Keyword")
 	}
 	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)

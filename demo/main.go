@@ -25,6 +25,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/offboard/offboard/internal/contract"
+
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -184,13 +186,13 @@ func run(args []string) error {
 		}
 		serial := s.req.Serial
 		_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-			ID: workflows.DeviceWorkflowID(serial), TaskQueue: workflows.TaskQueue,
+			ID: contract.DeviceWorkflowID(serial), TaskQueue: contract.TaskQueue,
 			WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
 			WorkflowExecutionErrorWhenAlreadyStarted: true,
 			StaticSummary:                            fmt.Sprintf("Offboard %s (%s): %s", serial, plan.Path, s.name),
 			TypedSearchAttributes: temporal.NewSearchAttributes(workflows.SADeviceSerial.ValueSet(serial),
 				workflows.SAOffboardPath.ValueSet(plan.Path), workflows.SAFleetID.ValueSet("demo-"+runID)),
-		}, workflows.DeviceWorkflowType, workflows.DeviceInput{Request: s.req, Confirmed: true, RequestedBy: "make demo",
+		}, contract.DeviceWorkflowType, workflows.DeviceInput{Request: s.req, Confirmed: true, RequestedBy: "make demo",
 			Contact: "user-" + strings.ToLower(serial) + "@example.com", Timing: demoTiming})
 		if err != nil {
 			return fmt.Errorf("start %s: %w", serial, err)
@@ -231,7 +233,7 @@ func waitAll(ctx context.Context, c client.Client, fleet []sample) map[string]wo
 
 func status(ctx context.Context, c client.Client, serial string) (workflows.DeviceStatus, error) {
 	var st workflows.DeviceStatus
-	v, err := c.QueryWorkflow(ctx, workflows.DeviceWorkflowID(serial), "", workflows.QueryStatus)
+	v, err := c.QueryWorkflow(ctx, contract.DeviceWorkflowID(serial), "", contract.QueryStatus)
 	if err != nil {
 		return st, err
 	}

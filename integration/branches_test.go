@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/offboard/offboard/internal/contract"
+
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
@@ -97,7 +99,7 @@ func TestDevicesThatNeedAPersonAreVisible(t *testing.T) {
 	}
 	timing := fastTiming
 	timing.CheckInDeadline = 3 * time.Second
-	run, err := tc.ExecuteWorkflow(context.Background(), startOptions(never, plan.Path), workflows.DeviceWorkflowType,
+	run, err := tc.ExecuteWorkflow(context.Background(), startOptions(never, plan.Path), contract.DeviceWorkflowType,
 		workflows.DeviceInput{Request: procedure.Request{Serial: never, Enrollment: procedure.ADE}, Confirmed: true, Timing: timing})
 	if err != nil {
 		t.Fatal(err)
@@ -120,10 +122,10 @@ func TestDevicesThatNeedAPersonAreVisible(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 	}
 	// Visibility (what `temporal workflow list --query "WaitingOn='operator'"` reads) agrees.
-	if !listed(t, "WaitingOn = 'operator'", workflows.DeviceWorkflowID(never)) {
+	if !listed(t, "WaitingOn = 'operator'", contract.DeviceWorkflowID(never)) {
 		t.Errorf("visibility does not list %s as waiting on an operator", never)
 	}
-	if !listed(t, "WaitingOn = 'vendor-support'", workflows.DeviceWorkflowID(workSmart), workflows.DeviceWorkflowID(stuck)) {
+	if !listed(t, "WaitingOn = 'vendor-support'", contract.DeviceWorkflowID(workSmart), contract.DeviceWorkflowID(stuck)) {
 		t.Errorf("visibility does not list the vendor-support devices")
 	}
 	if n := simulator.CountLedger(world.Sim.Ledger(workSmart), console.CmdDeleteDevice, simulator.OutcomeAccepted); n != 0 {
@@ -144,7 +146,7 @@ func TestDevicesThatNeedAPersonAreVisible(t *testing.T) {
 
 func status(t *testing.T, serial string) workflows.DeviceStatus {
 	t.Helper()
-	v, err := tc.QueryWorkflow(context.Background(), workflows.DeviceWorkflowID(serial), "", workflows.QueryStatus)
+	v, err := tc.QueryWorkflow(context.Background(), contract.DeviceWorkflowID(serial), "", contract.QueryStatus)
 	if err != nil {
 		t.Fatalf("status of %s: %v", serial, err)
 	}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/offboard/offboard/internal/contract"
+
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
@@ -51,7 +53,7 @@ func startDevice(t *testing.T, d device) client.WorkflowRun {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, err := tc.ExecuteWorkflow(context.Background(), startOptions(d.req.Serial, plan.Path), workflows.DeviceWorkflowType,
+	run, err := tc.ExecuteWorkflow(context.Background(), startOptions(d.req.Serial, plan.Path), contract.DeviceWorkflowType,
 		workflows.DeviceInput{Request: d.req, Confirmed: true, ConsoleMode: d.mode, Contact: "user@example.com", Timing: fastTiming})
 	if err != nil {
 		t.Fatalf("%s: start: %v", d.name, err)
@@ -61,7 +63,7 @@ func startDevice(t *testing.T, d device) client.WorkflowRun {
 
 func startOptions(serial, path string) client.StartWorkflowOptions {
 	return client.StartWorkflowOptions{
-		ID: workflows.DeviceWorkflowID(serial), TaskQueue: workflows.TaskQueue,
+		ID: contract.DeviceWorkflowID(serial), TaskQueue: contract.TaskQueue,
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
@@ -174,7 +176,7 @@ func TestDuplicateStartIsRefused(t *testing.T) {
 	spec.CheckInEvery = simulator.Never
 	run := startDevice(t, device{name: "first", spec: spec, req: procedure.Request{Serial: serial, Enrollment: procedure.Manual, Wipe: true}})
 	defer func() { _ = tc.CancelWorkflow(context.Background(), run.GetID(), "") }()
-	_, err := tc.ExecuteWorkflow(context.Background(), startOptions(serial, "wipe/manual"), workflows.DeviceWorkflowType,
+	_, err := tc.ExecuteWorkflow(context.Background(), startOptions(serial, "wipe/manual"), contract.DeviceWorkflowType,
 		workflows.DeviceInput{Request: procedure.Request{Serial: serial, Enrollment: procedure.Manual, Wipe: true}, Confirmed: true})
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	if !errors.As(err, &already) {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/offboard/offboard/internal/contract"
+
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -53,11 +55,11 @@ func startFleet(t *testing.T, in workflows.FleetInput) client.WorkflowRun {
 	t.Helper()
 	in.Confirmed = true
 	run, err := tc.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
-		ID: workflows.FleetWorkflowID(in.FleetID), TaskQueue: workflows.TaskQueue,
+		ID: contract.FleetWorkflowID(in.FleetID), TaskQueue: contract.TaskQueue,
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		TypedSearchAttributes:                    temporal.NewSearchAttributes(workflows.SAFleetID.ValueSet(in.FleetID)),
-	}, workflows.FleetWorkflowType, in)
+	}, contract.FleetWorkflowType, in)
 	if err != nil {
 		t.Fatalf("start fleet %s: %v", in.FleetID, err)
 	}
@@ -66,7 +68,7 @@ func startFleet(t *testing.T, in workflows.FleetInput) client.WorkflowRun {
 
 func fleetProgress(t *testing.T, fleetID string) workflows.FleetProgress {
 	t.Helper()
-	v, err := tc.QueryWorkflow(context.Background(), workflows.FleetWorkflowID(fleetID), "", workflows.QueryProgress)
+	v, err := tc.QueryWorkflow(context.Background(), contract.FleetWorkflowID(fleetID), "", contract.QueryProgress)
 	if err != nil {
 		t.Fatalf("progress of %s: %v", fleetID, err)
 	}
@@ -142,7 +144,7 @@ func TestFleetEndToEnd(t *testing.T) {
 
 	// Pause once devices run: the pending count holds still while paused.
 	waitProgress(t, fleetID, "started devices", func(p workflows.FleetProgress) bool { return p.ByState[workflows.FleetDeviceRunning] > 0 })
-	if err := tc.SignalWorkflow(context.Background(), run.GetID(), "", workflows.SignalPause, nil); err != nil {
+	if err := tc.SignalWorkflow(context.Background(), run.GetID(), "", contract.SignalPause, nil); err != nil {
 		t.Fatal(err)
 	}
 	paused := waitProgress(t, fleetID, "paused", func(p workflows.FleetProgress) bool { return p.State == workflows.FleetPaused })
@@ -151,7 +153,7 @@ func TestFleetEndToEnd(t *testing.T) {
 	if still.State != workflows.FleetPaused || still.ByState[workflows.FleetDevicePending] != paused.ByState[workflows.FleetDevicePending] {
 		t.Errorf("while paused the fleet went from %v to %v", paused.ByState, still.ByState)
 	}
-	if err := tc.SignalWorkflow(context.Background(), run.GetID(), "", workflows.SignalResume, nil); err != nil {
+	if err := tc.SignalWorkflow(context.Background(), run.GetID(), "", contract.SignalResume, nil); err != nil {
 		t.Fatal(err)
 	}
 
@@ -178,7 +180,7 @@ func TestFleetEndToEnd(t *testing.T) {
 	}
 
 	// A later run's input holds the state, never the device list.
-	latest := firstEventInput(t, workflows.FleetWorkflowID(fleetID))
+	latest := firstEventInput(t, contract.FleetWorkflowID(fleetID))
 	if len(latest.Devices) != 0 || latest.State == nil || latest.State.Total != 12 {
 		t.Errorf("the last run's input carries %d devices, state %+v", len(latest.Devices), latest.State)
 	}
@@ -202,12 +204,12 @@ func TestFleetEndToEnd(t *testing.T) {
 		t.Errorf("%d Apple calls for %d ADE devices: want fewer than one a device", calls, ade)
 	}
 
-	saveFleetHistory(t, workflows.FleetWorkflowID(fleetID), "fleet-retirement")
+	saveFleetHistory(t, contract.FleetWorkflowID(fleetID), "fleet-retirement")
 	saveFleetHistory(t, workflows.FleetDeviceListID(fleetID), "fleet-device-list")
 	saveFleetHistory(t, workflows.BatcherWorkflowID, "apple-unassign-batcher")
 	for _, r := range rows {
 		if r.Request.Enrollment == procedure.ADE && r.Request.Wipe {
-			saveHistory(t, workflows.DeviceWorkflowID(r.Request.Serial), "fleet-wipe-ade-batched")
+			saveHistory(t, contract.DeviceWorkflowID(r.Request.Serial), "fleet-wipe-ade-batched")
 			break
 		}
 	}
@@ -261,7 +263,7 @@ func TestFleetCancelLeavesRunningDevices(t *testing.T) {
 	}
 	time.Sleep(time.Second) // a cancellation, had one been sent, reaches the device in milliseconds
 	for i, r := range rows {
-		id := workflows.DeviceWorkflowID(r.Request.Serial)
+		id := contract.DeviceWorkflowID(r.Request.Serial)
 		desc, err := tc.DescribeWorkflowExecution(context.Background(), id, "")
 		if i == 2 {
 			if err == nil {

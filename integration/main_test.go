@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/offboard/offboard/internal/contract"
+
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
 	"go.uber.org/zap"
@@ -19,7 +21,6 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/offboard/offboard/internal/stack"
-	"github.com/offboard/offboard/workflows"
 )
 
 var (
@@ -45,7 +46,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	args := []string{"--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"}
-	for _, name := range workflows.SearchAttributeNames {
+	for _, name := range contract.SearchAttributeNames {
 		args = append(args, "--search-attribute", name+"=Keyword")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

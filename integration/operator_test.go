@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/offboard/offboard/internal/contract"
+
 	"go.temporal.io/sdk/client"
 
 	"github.com/offboard/offboard/internal/applebusiness"
@@ -17,7 +19,7 @@ import (
 
 func report(serial string, r workflows.StepReport) error {
 	h, err := tc.UpdateWorkflow(context.Background(), client.UpdateWorkflowOptions{
-		WorkflowID: workflows.DeviceWorkflowID(serial), UpdateName: workflows.UpdateCompleteStep,
+		WorkflowID: contract.DeviceWorkflowID(serial), UpdateName: contract.UpdateCompleteStep,
 		Args: []any{r}, WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err != nil {
@@ -47,7 +49,7 @@ func waitFor(t *testing.T, serial string, step procedure.StepID) workflows.Devic
 // console, and Apple stays automated.
 func TestOperatorModeEndToEnd(t *testing.T) {
 	serial := uniqueSerial("OP")
-	run := startDevice(t, device{name: "operator", mode: workflows.ModeOperator, spec: quick(simulator.DeviceSpecFor(serial, "ade")),
+	run := startDevice(t, device{name: "operator", mode: contract.ModeOperator, spec: quick(simulator.DeviceSpecFor(serial, "ade")),
 		req: procedure.Request{Serial: serial, Enrollment: procedure.ADE, Wipe: true}})
 
 	st := waitFor(t, serial, procedure.ConsoleWipe)
@@ -181,7 +183,7 @@ func appleClient(t *testing.T, key *ecdsa.PrivateKey) *applebusiness.Client {
 // The other outcomes a person may report at a delete, through the client against the real server.
 func TestOperatorOutcomeBranchesEndToEnd(t *testing.T) {
 	certs := uniqueSerial("OC")
-	run := startDevice(t, device{name: "certificates", mode: workflows.ModeOperator, spec: quick(simulator.DeviceSpecFor(certs, "manual")),
+	run := startDevice(t, device{name: "certificates", mode: contract.ModeOperator, spec: quick(simulator.DeviceSpecFor(certs, "manual")),
 		req: procedure.Request{Serial: certs, Enrollment: procedure.Manual, Wipe: true}})
 	for _, s := range []struct {
 		step    procedure.StepID
@@ -201,7 +203,7 @@ func TestOperatorOutcomeBranchesEndToEnd(t *testing.T) {
 	}
 
 	ws := uniqueSerial("OW")
-	run = startDevice(t, device{name: "work smart", mode: workflows.ModeOperator, spec: quick(simulator.DeviceSpecFor(ws, "ade-restricted")),
+	run = startDevice(t, device{name: "work smart", mode: contract.ModeOperator, spec: quick(simulator.DeviceSpecFor(ws, "ade-restricted")),
 		req: procedure.Request{Serial: ws, Enrollment: procedure.ADERestricted}})
 	waitFor(t, ws, procedure.RemoveProfiles)
 	if err := report(ws, workflows.StepReport{Step: procedure.RemoveProfiles, By: "op", Outcome: "done"}); err != nil {

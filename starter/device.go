@@ -13,6 +13,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/offboard/offboard/internal/contract"
+
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -59,11 +61,11 @@ func (c *cli) start(ctx context.Context, args []string) error {
 	}
 	defer tc.Close()
 	in := workflows.DeviceInput{Request: req, ConsoleMode: *mode, Contact: *contact, RequestedBy: *by, Confirmed: true, Timing: timing}
-	run, err := tc.ExecuteWorkflow(ctx, deviceStartOptions(serial, plan.Path, ""), workflows.DeviceWorkflowType, in)
+	run, err := tc.ExecuteWorkflow(ctx, deviceStartOptions(serial, plan.Path, ""), contract.DeviceWorkflowType, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
 		return fmt.Errorf("device %s is already being offboarded (workflow %s): see `starter status %s`; a device is never offboarded twice at once",
-			serial, workflows.DeviceWorkflowID(serial), serial)
+			serial, contract.DeviceWorkflowID(serial), serial)
 	}
 	if err != nil {
 		return fmt.Errorf("device %s: start: %w", serial, err)
@@ -88,8 +90,8 @@ func deviceStartOptions(serial, path, fleetID string) client.StartWorkflowOption
 		attrs = append(attrs, workflows.SAFleetID.ValueSet(fleetID))
 	}
 	return client.StartWorkflowOptions{
-		ID:                                       workflows.DeviceWorkflowID(serial),
-		TaskQueue:                                workflows.TaskQueue,
+		ID:                                       contract.DeviceWorkflowID(serial),
+		TaskQueue:                                contract.TaskQueue,
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
@@ -171,8 +173,8 @@ func (c *cli) status(ctx context.Context, args []string) error {
 }
 
 func queryStatus(ctx context.Context, tc client.Client, serial string) (workflows.DeviceStatus, error) {
-	return queryWorkflow[workflows.DeviceStatus](ctx, tc, workflows.DeviceWorkflowID(serial), workflows.QueryStatus,
-		fmt.Sprintf("device %s: no offboarding workflow (%s): start one with `starter start`", serial, workflows.DeviceWorkflowID(serial)),
+	return queryWorkflow[workflows.DeviceStatus](ctx, tc, contract.DeviceWorkflowID(serial), contract.QueryStatus,
+		fmt.Sprintf("device %s: no offboarding workflow (%s): start one with `starter start`", serial, contract.DeviceWorkflowID(serial)),
 		"device "+serial+": status")
 }
 
@@ -277,7 +279,7 @@ func (c *cli) complete(ctx context.Context, args []string) error {
 	defer tc.Close()
 	report := workflows.StepReport{Step: procedure.StepID(pos[1]), By: *by, Outcome: *outcome, Note: *note, Confirm: *confirm}
 	handle, err := tc.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: workflows.DeviceWorkflowID(serial), UpdateName: workflows.UpdateCompleteStep,
+		WorkflowID: contract.DeviceWorkflowID(serial), UpdateName: contract.UpdateCompleteStep,
 		Args: []any{report}, WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err != nil {
@@ -303,7 +305,7 @@ func (c *cli) event(ctx context.Context, args []string) error {
 		return errors.New("event needs a serial and an event (greyed-out, checked-out, record-gone)")
 	}
 	switch pos[1] {
-	case workflows.EventGreyedOut, workflows.EventCheckedOut, workflows.EventRecordGone:
+	case contract.EventGreyedOut, contract.EventCheckedOut, contract.EventRecordGone:
 	default:
 		return fmt.Errorf("unknown event %q: use greyed-out, checked-out or record-gone", pos[1])
 	}
@@ -313,7 +315,7 @@ func (c *cli) event(ctx context.Context, args []string) error {
 	}
 	defer tc.Close()
 	serial := strings.ToUpper(pos[0])
-	return tc.SignalWorkflow(ctx, workflows.DeviceWorkflowID(serial), "", workflows.SignalDeviceEvent, workflows.DeviceEvent{Event: pos[1], Source: *source})
+	return tc.SignalWorkflow(ctx, contract.DeviceWorkflowID(serial), "", contract.SignalDeviceEvent, workflows.DeviceEvent{Event: pos[1], Source: *source})
 }
 
 // cancel cancels a device's workflow; the workflow records where it stopped.
@@ -324,7 +326,7 @@ func (c *cli) cancel(ctx context.Context, args []string) error {
 		return err
 	}
 	defer tc.Close()
-	if err := tc.CancelWorkflow(ctx, workflows.DeviceWorkflowID(serial), ""); err != nil {
+	if err := tc.CancelWorkflow(ctx, contract.DeviceWorkflowID(serial), ""); err != nil {
 		return fmt.Errorf("device %s: cancel: %w", serial, err)
 	}
 	fmt.Fprintf(c.stdout, "cancellation requested for %s\n", serial)

@@ -17,6 +17,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/offboard/offboard/internal/contract"
+
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -125,17 +127,17 @@ func (c *cli) fleetStart(ctx context.Context, args []string) error {
 	}
 	defer tc.Close()
 	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: workflows.FleetWorkflowID(id), TaskQueue: workflows.TaskQueue,
+		ID: contract.FleetWorkflowID(id), TaskQueue: contract.TaskQueue,
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		TypedSearchAttributes:                    temporal.NewSearchAttributes(workflows.SAFleetID.ValueSet(id)),
 		StaticSummary:                            fmt.Sprintf("Fleet %s: %d devices", id, len(in.Devices)),
-	}, workflows.FleetWorkflowType, in)
+	}, contract.FleetWorkflowType, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
 		return fmt.Errorf("fleet %s exists already (workflow %s): watch it with `starter fleet watch %s`, or choose another --fleet-id",
-			id, workflows.FleetWorkflowID(id), id)
+			id, contract.FleetWorkflowID(id), id)
 	}
 	if err != nil {
 		return fmt.Errorf("fleet %s: start: %w", id, err)
@@ -206,8 +208,8 @@ func (c *cli) fleetClient(ctx context.Context, fs *flag.FlagSet, args []string) 
 }
 
 func queryFleet(ctx context.Context, tc client.Client, id string) (workflows.FleetProgress, error) {
-	return queryWorkflow[workflows.FleetProgress](ctx, tc, workflows.FleetWorkflowID(id), workflows.QueryProgress,
-		fmt.Sprintf("fleet %s: no fleet workflow (%s): start one with `starter fleet start`", id, workflows.FleetWorkflowID(id)),
+	return queryWorkflow[workflows.FleetProgress](ctx, tc, contract.FleetWorkflowID(id), contract.QueryProgress,
+		fmt.Sprintf("fleet %s: no fleet workflow (%s): start one with `starter fleet start`", id, contract.FleetWorkflowID(id)),
 		"fleet "+id+": progress")
 }
 
@@ -473,7 +475,7 @@ func fleetDeviceList(ctx context.Context, tc client.Client, id string) ([]workfl
 func deviceReport(ctx context.Context, tc client.Client, fleetID string, d workflows.FleetDevice) reportRow {
 	serial := strings.ToUpper(strings.TrimSpace(d.Request.Serial))
 	r := reportRow{Line: d.Line, Serial: serial, Outcome: workflows.FleetDevicePending}
-	desc, err := tc.DescribeWorkflowExecution(ctx, workflows.DeviceWorkflowID(serial), "")
+	desc, err := tc.DescribeWorkflowExecution(ctx, contract.DeviceWorkflowID(serial), "")
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
 		return r
@@ -522,11 +524,11 @@ func (c *cli) fleetSignal(ctx context.Context, name string, args []string) error
 		return err
 	}
 	defer tc.Close()
-	signal := workflows.SignalPause
+	signal := contract.SignalPause
 	if name == "resume" {
-		signal = workflows.SignalResume
+		signal = contract.SignalResume
 	}
-	if err := tc.SignalWorkflow(ctx, workflows.FleetWorkflowID(id), "", signal, nil); err != nil {
+	if err := tc.SignalWorkflow(ctx, contract.FleetWorkflowID(id), "", signal, nil); err != nil {
 		return fmt.Errorf("fleet %s: %s: %w", id, name, err)
 	}
 	if name == "pause" {
@@ -545,7 +547,7 @@ func (c *cli) fleetCancel(ctx context.Context, args []string) error {
 		return err
 	}
 	defer tc.Close()
-	if err := tc.CancelWorkflow(ctx, workflows.FleetWorkflowID(id), ""); err != nil {
+	if err := tc.CancelWorkflow(ctx, contract.FleetWorkflowID(id), ""); err != nil {
 		return fmt.Errorf("fleet %s: cancel: %w", id, err)
 	}
 	fmt.Fprintf(c.stdout, "cancellation requested for fleet %s: %s\n", id, workflows.OnCancel)

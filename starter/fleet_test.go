@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/offboard/offboard/internal/contract"
+
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/mocks"
@@ -62,7 +64,7 @@ func TestFleetStartSkipsInvalidRowsAfterTheTypedConfirmation(t *testing.T) {
 	run := mocks.NewWorkflowRun(t)
 	run.On("GetID").Return("fleet-mar-2026")
 	run.On("GetRunID").Return("r1")
-	tc.On("ExecuteWorkflow", mock.Anything, mock.Anything, workflows.FleetWorkflowType, mock.Anything).
+	tc.On("ExecuteWorkflow", mock.Anything, mock.Anything, contract.FleetWorkflowType, mock.Anything).
 		Run(func(args mock.Arguments) {
 			opts = args.Get(1).(client.StartWorkflowOptions)
 			in = args.Get(3).(workflows.FleetInput)
@@ -73,7 +75,7 @@ func TestFleetStartSkipsInvalidRowsAfterTheTypedConfirmation(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, errs.String())
 	}
-	if opts.ID != "fleet-mar-2026" || opts.TaskQueue != workflows.TaskQueue {
+	if opts.ID != "fleet-mar-2026" || opts.TaskQueue != contract.TaskQueue {
 		t.Errorf("started %s on %s", opts.ID, opts.TaskQueue)
 	}
 	if in.FleetID != "mar-2026" || in.Window != 7 || !in.Confirmed || len(in.Devices) != 2 || in.Devices[0].Line != 2 || in.Devices[1].Line != 3 {

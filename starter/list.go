@@ -9,6 +9,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/offboard/offboard/internal/contract"
+
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
@@ -36,8 +38,8 @@ func listDevices(ctx context.Context, tc client.Client, query string) ([]deviceR
 		for _, e := range resp.GetExecutions() {
 			fields := e.GetSearchAttributes().GetIndexedFields()
 			rows = append(rows, deviceRow{
-				Serial: temporalclient.Keyword(fields, "DeviceSerial"), Path: temporalclient.Keyword(fields, "OffboardPath"), Step: temporalclient.Keyword(fields, "OffboardStep"),
-				WaitingOn: temporalclient.Keyword(fields, "WaitingOn"), FleetID: temporalclient.Keyword(fields, "FleetID"),
+				Serial: temporalclient.Keyword(fields, contract.SADeviceSerial), Path: temporalclient.Keyword(fields, contract.SAOffboardPath), Step: temporalclient.Keyword(fields, contract.SAOffboardStep),
+				WaitingOn: temporalclient.Keyword(fields, contract.SAWaitingOn), FleetID: temporalclient.Keyword(fields, contract.SAFleetID),
 				Status: strings.TrimPrefix(e.GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_"), Started: e.GetStartTime().AsTime(),
 			})
 		}
@@ -49,11 +51,11 @@ func listDevices(ctx context.Context, tc client.Client, query string) ([]deviceR
 
 // deviceQuery builds a visibility query from the filters; values are quoted safely.
 func deviceQuery(all bool, filters map[string]string) string {
-	parts := []string{fmt.Sprintf("WorkflowType = '%s'", workflows.DeviceWorkflowType)}
+	parts := []string{fmt.Sprintf("WorkflowType = '%s'", contract.DeviceWorkflowType)}
 	if !all {
 		parts = append(parts, "ExecutionStatus = 'Running'")
 	}
-	for _, name := range []string{"WaitingOn", "OffboardPath", "OffboardStep", "FleetID"} {
+	for _, name := range []string{contract.SAWaitingOn, contract.SAOffboardPath, contract.SAOffboardStep, contract.SAFleetID} {
 		if v := filters[name]; v != "" {
 			parts = append(parts, fmt.Sprintf("%s = '%s'", name, strings.ReplaceAll(v, "'", "")))
 		}
@@ -78,7 +80,7 @@ func (c *cli) list(ctx context.Context, args []string) error {
 		return err
 	}
 	defer tc.Close()
-	rows, err := listDevices(ctx, tc, deviceQuery(*all, map[string]string{"WaitingOn": *waitingOn, "OffboardPath": *path, "OffboardStep": *step, "FleetID": *fleet}))
+	rows, err := listDevices(ctx, tc, deviceQuery(*all, map[string]string{contract.SAWaitingOn: *waitingOn, contract.SAOffboardPath: *path, contract.SAOffboardStep: *step, contract.SAFleetID: *fleet}))
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/offboard/offboard/internal/contract"
+
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -58,7 +60,7 @@ func (w *device) unassignBatched(ctx workflow.Context) error {
 			}
 		}
 		var a activities.Assignment
-		if err := workflow.ExecuteActivity(callOptions(ctx, AppleTaskQueue, "read Apple assignment of "+serial), appleActs.AssignedServer, serial).Get(ctx, &a); err != nil {
+		if err := workflow.ExecuteActivity(callOptions(ctx, contract.AppleTaskQueue, "read Apple assignment of "+serial), appleActs.AssignedServer, serial).Get(ctx, &a); err != nil {
 			return w.appleByHand(ctx, "Apple Business Manager could not be read: "+errMessage(err))
 		}
 		if !a.Assigned {
@@ -146,7 +148,7 @@ func nonEmpty(parts ...string) []string {
 // batcherChildOptions start the batcher as an abandoned child: it outlives whoever started it.
 func batcherChildOptions() workflow.ChildWorkflowOptions {
 	return workflow.ChildWorkflowOptions{
-		WorkflowID: BatcherWorkflowID, TaskQueue: BatcherTaskQueue, ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
+		WorkflowID: BatcherWorkflowID, TaskQueue: contract.BatcherTaskQueue, ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
 		StaticSummary: "Apple Business unassign batcher: one UNASSIGN_DEVICES activity for many devices",
 	}
 }

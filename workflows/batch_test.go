@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/offboard/offboard/internal/contract"
+
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -50,7 +52,7 @@ func TestBatchPartialFailureIsMappedToEachDevice(t *testing.T) {
 	slow := h.add("SLOW00001", "manual", false, func(d *fakeDevice) { d.checkInEvery = 40 })
 	results := map[string]DeviceResult{}
 	h.env.SetOnChildWorkflowCompletedListener(func(info *workflow.Info, v converter.EncodedValue, err error) {
-		if info.WorkflowType.Name == DeviceWorkflowType && err == nil {
+		if info.WorkflowType.Name == contract.DeviceWorkflowType && err == nil {
 			var r DeviceResult
 			_ = v.Get(&r)
 			results[r.Serial] = r
@@ -148,7 +150,7 @@ func TestBatcherContinueAsNewCarriesItsActivities(t *testing.T) {
 		env.RegisterActivityWithOptions(&activities.Apple{API: apple, ServerID: fakeServer, HoldCap: time.Millisecond}, activity.RegisterOptions{})
 		env.RegisterActivity(&activities.Signals{Sender: senderFunc(func(workflowID, name string, arg any) error {
 			var r UnassignResult
-			if err := json.Unmarshal(arg.(json.RawMessage), &r); err != nil || name != signalUnassignResult || workflowID != DeviceWorkflowID(r.Serial) {
+			if err := json.Unmarshal(arg.(json.RawMessage), &r); err != nil || name != signalUnassignResult || workflowID != contract.DeviceWorkflowID(r.Serial) {
 				return fmt.Errorf("answer %s to %s: %v", name, workflowID, err)
 			}
 			mu.Lock()
@@ -160,7 +162,7 @@ func TestBatcherContinueAsNewCarriesItsActivities(t *testing.T) {
 		return env
 	}
 	req := func(s string) UnassignRequest {
-		return UnassignRequest{Serial: s, WorkflowID: DeviceWorkflowID(s), RequestID: s + "/1", Gather: time.Minute, Poll: time.Minute}
+		return UnassignRequest{Serial: s, WorkflowID: contract.DeviceWorkflowID(s), RequestID: s + "/1", Gather: time.Minute, Poll: time.Minute}
 	}
 	in := BatcherInput{Pending: []UnassignRequest{req("BAT00001"), req("BAT00002"), req("BAT00003")}, MaxBatch: 2, MaxBatchesPerRun: 1}
 

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/offboard/offboard/internal/contract"
+
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -281,7 +283,7 @@ func (b *batcher) post(ctx workflow.Context, batch *UnassignBatch) bool {
 	defer func() { b.busy-- }()
 	n := len(batch.Requests)
 	var act applebusiness.Activity
-	err := workflow.ExecuteActivity(onceOptions(ctx, AppleTaskQueue, fmt.Sprintf("UNASSIGN_DEVICES: %d devices", n)),
+	err := workflow.ExecuteActivity(onceOptions(ctx, contract.AppleTaskQueue, fmt.Sprintf("UNASSIGN_DEVICES: %d devices", n)),
 		appleActs.Unassign, b.serials(batch)).Get(ctx, &act)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -306,7 +308,7 @@ func (b *batcher) post(ctx workflow.Context, batch *UnassignBatch) bool {
 // device what it did for that device.
 func (b *batcher) poll(ctx workflow.Context, batch *UnassignBatch, firstAfter time.Duration) {
 	var out activities.BatchOutcome
-	err := workflow.ExecuteActivity(longPollOptions(ctx, AppleTaskQueue, "await Apple activity "+batch.ActivityID, batch.Poll, 0),
+	err := workflow.ExecuteActivity(longPollOptions(ctx, contract.AppleTaskQueue, "await Apple activity "+batch.ActivityID, batch.Poll, 0),
 		appleActs.AwaitBatch, batch.ActivityID, firstAfter, batch.Poll).Get(ctx, &out)
 	if ctx.Err() != nil {
 		return
@@ -371,7 +373,7 @@ func (b *batcher) answerAll(ctx workflow.Context, batch *UnassignBatch, result f
 		in.Signals = append(in.Signals, activities.Signal{WorkflowID: r.WorkflowID, Arg: arg})
 	}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		TaskQueue: BatcherTaskQueue, StartToCloseTimeout: time.Minute,
+		TaskQueue: contract.BatcherTaskQueue, StartToCloseTimeout: time.Minute,
 		Summary: fmt.Sprintf("tell %d devices their unassign result", len(in.Signals)),
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 5,
 			NonRetryableErrorTypes: []string{activities.ErrNotConfigured}},

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/offboard/offboard/internal/contract"
+
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -75,7 +77,7 @@ func newDevice(ctx workflow.Context, in DeviceInput) (*device, error) {
 	w.in.Request.Serial = serial
 	w.logger = log.With(workflow.GetLogger(ctx), "serial", serial)
 	w.status = DeviceStatus{Serial: serial, FleetID: in.FleetID, Outcome: OutcomeRunning, WaitingOn: procedure.PartyNone}
-	if want := DeviceWorkflowID(serial); w.id != want {
+	if want := contract.DeviceWorkflowID(serial); w.id != want {
 		return nil, rejected(fmt.Sprintf("device %s: start it with workflow ID %s, the lock that keeps a device from being offboarded twice", serial, want))
 	}
 	plan, err := procedure.Plan(w.in.Request)
@@ -87,7 +89,7 @@ func newDevice(ctx workflow.Context, in DeviceInput) (*device, error) {
 			"confirm by typing the serial, or pass --yes", serial, plan.Path))
 	}
 	w.mode = in.ConsoleMode
-	if w.mode != "" && w.mode != ModeAutomated && w.mode != ModeOperator {
+	if w.mode != "" && w.mode != contract.ModeAutomated && w.mode != contract.ModeOperator {
 		return nil, rejected(fmt.Sprintf("device %s: console mode %q: use automated or operator", serial, w.mode))
 	}
 	w.setPlan(plan)
@@ -103,17 +105,17 @@ func rejected(msg string) error {
 
 // register installs the status query, the complete-step update and the device-event signal.
 func (w *device) register(ctx workflow.Context) error {
-	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryStatus, func() (DeviceStatus, error) { return w.status, nil },
+	if err := workflow.SetQueryHandlerWithOptions(ctx, contract.QueryStatus, func() (DeviceStatus, error) { return w.status, nil },
 		workflow.QueryHandlerOptions{Description: "the device's path, every step with its state, what it waits on and the warnings"}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateCompleteStep, w.completeStep, workflow.UpdateHandlerOptions{
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, contract.UpdateCompleteStep, w.completeStep, workflow.UpdateHandlerOptions{
 		Validator:   w.validateReport,
 		Description: `a person reports a step: {"step": "<step id>", "by": "<who>", "outcome": "done" | ..., "note": "..."}`,
 	}); err != nil {
 		return err
 	}
-	events := workflow.GetSignalChannel(ctx, SignalDeviceEvent)
+	events := workflow.GetSignalChannel(ctx, contract.SignalDeviceEvent)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
 			var ev DeviceEvent
@@ -205,7 +207,7 @@ func (w *device) result() DeviceResult {
 func (w *device) preflight(ctx workflow.Context) error {
 	serial := w.status.Serial
 	w.begin(ctx, procedure.Preflight, procedure.PartyConsole, "reading the console and Apple Business Manager")
-	if err := workflow.ExecuteActivity(callOptions(ctx, TaskQueue, "worker capabilities"), workerActs.Describe).Get(ctx, &w.info); err != nil {
+	if err := workflow.ExecuteActivity(callOptions(ctx, contract.TaskQueue, "worker capabilities"), workerActs.Describe).Get(ctx, &w.info); err != nil {
 		return err
 	}
 	if w.mode == "" {
@@ -213,9 +215,9 @@ func (w *device) preflight(ctx workflow.Context) error {
 	}
 	w.status.ConsoleMode = w.mode
 	facts := procedure.Facts{}
-	if w.mode == ModeAutomated {
+	if w.mode == contract.ModeAutomated {
 		var d consoleDevice
-		err := workflow.ExecuteActivity(callOptions(ctx, ConsoleTaskQueue, "pre-flight: read "+serial), consoleActs.ReadDevice, serial).Get(ctx, &d)
+		err := workflow.ExecuteActivity(callOptions(ctx, contract.ConsoleTaskQueue, "pre-flight: read "+serial), consoleActs.ReadDevice, serial).Get(ctx, &d)
 		if err != nil {
 			return w.fail(ctx, procedure.Preflight, preflightError(serial, err))
 		}
@@ -230,7 +232,7 @@ func (w *device) preflight(ctx workflow.Context) error {
 	// A fleet's device (batched()) skips this read: see batch_device.go.
 	if w.in.Request.Enrollment.IsADE() && w.info.AppleConfigured && !w.batched() {
 		var a activities.Assignment
-		if err := workflow.ExecuteActivity(callOptions(ctx, AppleTaskQueue, "pre-flight: Apple assignment of "+serial), appleActs.AssignedServer, serial).Get(ctx, &a); err != nil {
+		if err := workflow.ExecuteActivity(callOptions(ctx, contract.AppleTaskQueue, "pre-flight: Apple assignment of "+serial), appleActs.AssignedServer, serial).Get(ctx, &a); err != nil {
 			return w.fail(ctx, procedure.Preflight, preflightError(serial, err))
 		}
 		facts.AppleRead, facts.AppleAssigned, facts.AppleServerID, facts.OurAppleServer = true, a.Assigned, a.ServerID, w.info.AppleServerID
@@ -308,7 +310,7 @@ func beforeGreyedOut(id procedure.StepID) bool {
 func (w *device) runStep(ctx workflow.Context, id procedure.StepID) error {
 	switch id {
 	case procedure.RemoveRestrictionsProfile:
-		if w.mode == ModeAutomated && len(w.restrictionsProfiles) == 0 {
+		if w.mode == contract.ModeAutomated && len(w.restrictionsProfiles) == 0 {
 			w.finish(ctx, id, StateSkipped, "no restrictions profile (制限設定プロファイル) is installed")
 			return nil
 		}
@@ -350,7 +352,7 @@ func (w *device) reportToFleet(ctx workflow.Context, r DeviceResult) {
 	if w.in.FleetID == "" {
 		return
 	}
-	err := workflow.SignalExternalWorkflow(ctx, FleetWorkflowID(w.in.FleetID), "", signalDeviceFinished, r).Get(ctx, nil)
+	err := workflow.SignalExternalWorkflow(ctx, contract.FleetWorkflowID(w.in.FleetID), "", signalDeviceFinished, r).Get(ctx, nil)
 	if err != nil {
 		w.logger.Warn("fleet not told", "fleet", w.in.FleetID, "error", err)
 	}

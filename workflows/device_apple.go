@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/offboard/offboard/internal/contract"
+
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -44,7 +46,7 @@ func (w *device) unassignAlone(ctx workflow.Context) error {
 	w.begin(ctx, id, procedure.PartyApple, "unassigning in Apple Business Manager")
 	for round := 1; ; round++ {
 		var a activities.Assignment
-		if err := workflow.ExecuteActivity(callOptions(ctx, AppleTaskQueue, "read Apple assignment of "+serial), appleActs.AssignedServer, serial).Get(ctx, &a); err != nil {
+		if err := workflow.ExecuteActivity(callOptions(ctx, contract.AppleTaskQueue, "read Apple assignment of "+serial), appleActs.AssignedServer, serial).Get(ctx, &a); err != nil {
 			return w.appleByHand(ctx, "Apple Business Manager could not be read: "+errMessage(err))
 		}
 		if !a.Assigned {
@@ -60,7 +62,7 @@ func (w *device) unassignAlone(ctx workflow.Context) error {
 		}
 		if w.status.AppleActID == "" {
 			var act applebusiness.Activity
-			err := workflow.ExecuteActivity(onceOptions(ctx, AppleTaskQueue, "UNASSIGN_DEVICES "+serial), appleActs.Unassign, []string{serial}).Get(ctx, &act)
+			err := workflow.ExecuteActivity(onceOptions(ctx, contract.AppleTaskQueue, "UNASSIGN_DEVICES "+serial), appleActs.Unassign, []string{serial}).Get(ctx, &act)
 			if err != nil {
 				if !retryable(err) {
 					return w.appleByHand(ctx, "Apple refused the unassign: "+errMessage(err))
@@ -78,7 +80,7 @@ func (w *device) unassignAlone(ctx workflow.Context) error {
 		}
 		var act applebusiness.Activity
 		w.waiting(ctx, id, procedure.PartyApple, "waiting for Apple's activity "+w.status.AppleActID, "", nil)
-		err := workflow.ExecuteActivity(pollOptions(ctx, AppleTaskQueue, "await Apple activity "+w.status.AppleActID, w.timing.ApplePoll, 0),
+		err := workflow.ExecuteActivity(pollOptions(ctx, contract.AppleTaskQueue, "await Apple activity "+w.status.AppleActID, w.timing.ApplePoll, 0),
 			appleActs.AwaitActivity, w.status.AppleActID).Get(ctx, &act)
 		if err != nil && ctx.Err() != nil {
 			return err

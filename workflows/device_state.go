@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/offboard/offboard/internal/contract"
+
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -203,7 +205,7 @@ func (w *device) details() string {
 	}
 	if len(w.status.Choices) > 0 {
 		printf("Report with the `%s` update: `{\"step\": \"%s\", \"by\": \"<you>\", \"outcome\": \"%s\"}`\n\n",
-			UpdateCompleteStep, w.status.Current, strings.Join(w.status.Choices, "\" | \""))
+			contract.UpdateCompleteStep, w.status.Current, strings.Join(w.status.Choices, "\" | \""))
 	}
 	b.WriteString("| step | state | note |\n|---|---|---|\n")
 	for _, s := range w.status.Steps {

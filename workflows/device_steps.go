@@ -6,6 +6,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/offboard/offboard/internal/contract"
+
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -29,7 +31,7 @@ func eraseRequest(removeESIM bool) console.CommandRequest {
 // mode, as a task a person performs in CLOMO PANEL and reports. With awaitAck it waits until the
 // device has carried the command out at a check-in.
 func (w *device) consoleCommand(ctx workflow.Context, id procedure.StepID, req console.CommandRequest, awaitAck bool) error {
-	if w.mode == ModeOperator {
+	if w.mode == contract.ModeOperator {
 		if _, err := w.askPerson(ctx, id, procedure.PartyOperator, "carry out this step in CLOMO PANEL",
 			w.instruction(id), []string{procedure.OutcomeDone}); err != nil {
 			return err
@@ -41,7 +43,7 @@ func (w *device) consoleCommand(ctx workflow.Context, id procedure.StepID, req c
 	w.begin(ctx, id, procedure.PartyConsole, "sending "+req.Type+" to the console")
 	var cmd console.Command
 	for {
-		err := workflow.ExecuteActivity(callOptions(ctx, ConsoleTaskQueue, fmt.Sprintf("%s: %s %s", id, req.Type, serial)),
+		err := workflow.ExecuteActivity(callOptions(ctx, contract.ConsoleTaskQueue, fmt.Sprintf("%s: %s %s", id, req.Type, serial)),
 			consoleActs.SendCommand, activities.CommandInput{Serial: serial, Step: id, IdempotencyKey: w.key(id), Command: req}).Get(ctx, &cmd)
 		if err == nil {
 			break
@@ -61,7 +63,7 @@ func (w *device) consoleCommand(ctx workflow.Context, id procedure.StepID, req c
 		outcome, err := w.waitOnDevice(ctx, longWait{
 			step: id, why: "waiting for the device to check in and carry out " + req.Type, out: &done, escalation: escalation,
 			poll: func(pctx workflow.Context, within time.Duration) workflow.Future {
-				return workflow.ExecuteActivity(longPollOptions(pctx, ConsoleTaskQueue, "await "+req.Type+" on "+serial, w.timing.CheckInPoll, within),
+				return workflow.ExecuteActivity(longPollOptions(pctx, contract.ConsoleTaskQueue, "await "+req.Type+" on "+serial, w.timing.CheckInPoll, within),
 					consoleActs.AwaitCommand, activities.CommandRef{Serial: serial, CommandID: cmd.ID})
 			},
 		})
@@ -129,10 +131,10 @@ func (w *device) awaitGreyedOut(ctx workflow.Context) error {
 	if w.plan.Has(procedure.ConsoleWipe) {
 		lw.escalation = []string{ChoiceDeleteAnyway}
 	}
-	if w.mode == ModeAutomated {
+	if w.mode == contract.ModeAutomated {
 		lw.out = &consoleDevice{}
 		lw.poll = func(pctx workflow.Context, within time.Duration) workflow.Future {
-			return workflow.ExecuteActivity(longPollOptions(pctx, ConsoleTaskQueue, "await greyed-out "+serial, w.timing.CheckInPoll, within),
+			return workflow.ExecuteActivity(longPollOptions(pctx, contract.ConsoleTaskQueue, "await greyed-out "+serial, w.timing.CheckInPoll, within),
 				consoleActs.AwaitGreyedOut, serial)
 		}
 	}
@@ -230,7 +232,7 @@ func (w *device) issueDelete(ctx workflow.Context, id procedure.StepID) (string,
 	if id == procedure.DeleteGreyedOutRecord {
 		outcomes = []string{procedure.OutcomeDone, procedure.OutcomeCertificatesRemain, procedure.OutcomeVPPLicenseRemains, procedure.OutcomeWorkSmart}
 	}
-	if w.mode == ModeOperator {
+	if w.mode == contract.ModeOperator {
 		r, err := w.askPerson(ctx, id, procedure.PartyOperator, "delete the record in CLOMO PANEL and report what it showed", w.instruction(id), outcomes)
 		return r.Outcome, err
 	}
@@ -240,13 +242,13 @@ func (w *device) issueDelete(ctx workflow.Context, id procedure.StepID) (string,
 		RemoveAutoInstalledApps: w.in.Request.RemoveAutoInstalledApps, WipedFirst: w.wiped}
 	for {
 		var cmd console.Command
-		err := workflow.ExecuteActivity(callOptions(ctx, ConsoleTaskQueue, fmt.Sprintf("%s: delete %s", id, serial)), consoleActs.DeleteRecord, in).Get(ctx, &cmd)
+		err := workflow.ExecuteActivity(callOptions(ctx, contract.ConsoleTaskQueue, fmt.Sprintf("%s: delete %s", id, serial)), consoleActs.DeleteRecord, in).Get(ctx, &cmd)
 		var appErr *temporal.ApplicationError
 		switch {
 		case err == nil:
 			w.note(id, fmt.Sprintf("delete %s accepted%s", cmd.ID, replayedNote(cmd)))
 			w.waiting(ctx, id, procedure.PartyConsole, "waiting for the record to disappear from the Devices list", "", nil)
-			return procedure.OutcomeDone, workflow.ExecuteActivity(longPollOptions(ctx, ConsoleTaskQueue, "await record gone "+serial, w.timing.ConsolePoll, 0),
+			return procedure.OutcomeDone, workflow.ExecuteActivity(longPollOptions(ctx, contract.ConsoleTaskQueue, "await record gone "+serial, w.timing.ConsolePoll, 0),
 				consoleActs.AwaitRecordGone, serial).Get(ctx, nil)
 		case activities.IsType(err, activities.ErrRecordGone):
 			w.note(id, "the record was already gone")
@@ -283,10 +285,10 @@ func (w *device) vendorSupport(ctx workflow.Context, id procedure.StepID, why st
 		if err != nil {
 			return err
 		}
-		if w.mode == ModeOperator {
+		if w.mode == contract.ModeOperator {
 			break
 		}
-		err = workflow.ExecuteActivity(onceOptions(ctx, ConsoleTaskQueue, "verify record gone "+w.status.Serial), consoleActs.AwaitRecordGone, w.status.Serial).Get(ctx, nil)
+		err = workflow.ExecuteActivity(onceOptions(ctx, contract.ConsoleTaskQueue, "verify record gone "+w.status.Serial), consoleActs.AwaitRecordGone, w.status.Serial).Get(ctx, nil)
 		if err == nil {
 			break
 		}

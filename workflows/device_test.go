@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/offboard/offboard/internal/contract"
+
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 
@@ -38,7 +40,7 @@ func (h *harness) run(req procedure.Request, mutate ...func(*DeviceInput)) (Devi
 	for _, m := range mutate {
 		m(&in)
 	}
-	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: DeviceWorkflowID(req.Serial)})
+	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: contract.DeviceWorkflowID(req.Serial)})
 	h.env.ExecuteWorkflow(DeviceOffboarding, in)
 	if !h.env.IsWorkflowCompleted() {
 		h.t.Fatal("workflow did not complete")
@@ -54,7 +56,7 @@ func (h *harness) run(req procedure.Request, mutate ...func(*DeviceInput)) (Devi
 }
 
 func (h *harness) status() DeviceStatus {
-	v, err := h.env.QueryWorkflow(QueryStatus)
+	v, err := h.env.QueryWorkflow(contract.QueryStatus)
 	if err != nil {
 		h.t.Fatalf("status query: %v", err)
 	}
@@ -97,7 +99,7 @@ func TestEveryPathOfTheMatrix(t *testing.T) {
 	for _, tc := range cases {
 		path := procedure.PathName(tc.wipe, procedure.Enrollment(tc.enrollment))
 		t.Run(path+"/"+string(tc.method), func(t *testing.T) {
-			h := newHarness(t, ModeAutomated)
+			h := newHarness(t, contract.ModeAutomated)
 			serial := "SER" + strings.ToUpper(strings.NewReplacer("/", "", "-", "").Replace(path)) + "1"
 			serial = serial[:min(len(serial), 20)]
 			h.world.add(serial, tc.enrollment)
@@ -143,7 +145,7 @@ func TestEveryPathOfTheMatrix(t *testing.T) {
 
 // Lost mode on a path that deletes without wiping: turned off first, never deleted while on.
 func TestLostModeIsTurnedOffBeforeTheDelete(t *testing.T) {
-	h := newHarness(t, ModeAutomated)
+	h := newHarness(t, contract.ModeAutomated)
 	d := h.world.add("LOST00001", "ade-restricted")
 	d.LostMode = true
 	res, err := h.run(procedure.Request{Serial: "LOST00001", Enrollment: procedure.ADERestricted})
@@ -163,7 +165,7 @@ func TestLostModeIsTurnedOffBeforeTheDelete(t *testing.T) {
 
 // Lost mode switched on after pre-flight is caught by the re-check right before the delete.
 func TestLostModeTurnedOnLaterIsCaughtAtTheDelete(t *testing.T) {
-	h := newHarness(t, ModeAutomated)
+	h := newHarness(t, contract.ModeAutomated)
 	d := h.world.add("LOST00002", "ade")
 	h.env.RegisterDelayedCallback(func() {
 		h.world.mu.Lock()
@@ -181,7 +183,7 @@ func TestLostModeTurnedOnLaterIsCaughtAtTheDelete(t *testing.T) {
 
 // 4-2 error branches: certificates, then a VPP license, each handled once, then the delete.
 func TestGreyedOutDeleteErrorBranches(t *testing.T) {
-	h := newHarness(t, ModeAutomated)
+	h := newHarness(t, contract.ModeAutomated)
 	d := h.world.add("BRANCH001", "manual")
 	d.purgeErrors = []string{console.CodeCertificatesRemain, console.CodeVPPLicenseRemains}
 	res, err := h.run(procedure.Request{Serial: "BRANCH001", Enrollment: procedure.Manual, Wipe: true})
@@ -216,14 +218,14 @@ func idx(ids []procedure.StepID, id procedure.StepID) int {
 
 // A VPP license that survives the revoke goes to vendor support, which a person closes.
 func TestVPPStillFailingGoesToVendorSupport(t *testing.T) {
-	h := newHarness(t, ModeAutomated)
+	h := newHarness(t, contract.ModeAutomated)
 	d := h.world.add("VENDOR001", "manual")
 	d.purgeErrors = []string{console.CodeVPPLicenseRemains, console.CodeVPPLicenseRemains, console.CodeVPPLicenseRemains}
 	var waiting DeviceStatus
 	h.env.RegisterDelayedCallback(func() {
 		waiting = h.status()
 		// A wrong step is refused with what the workflow waits on.
-		h.env.UpdateWorkflow(UpdateCompleteStep, "u1", &testsuite.TestUpdateCallback{
+		h.env.UpdateWorkflow(contract.UpdateCompleteStep, "u1", &testsuite.TestUpdateCallback{
 			OnReject: func(err error) {
 				if !strings.Contains(err.Error(), "delete-greyed-out-record") {
 					t.Errorf("rejection should name the awaited step: %v", err)
@@ -235,7 +237,7 @@ func TestVPPStillFailingGoesToVendorSupport(t *testing.T) {
 		h.world.mu.Lock()
 		delete(h.world.devices, "VENDOR001") // CLOMO support deletes it by data maintenance
 		h.world.mu.Unlock()
-		h.env.UpdateWorkflow(UpdateCompleteStep, "u2", &testsuite.TestUpdateCallback{
+		h.env.UpdateWorkflow(contract.UpdateCompleteStep, "u2", &testsuite.TestUpdateCallback{
 			OnReject: func(err error) { t.Errorf("vendor report refused: %v", err) }, OnAccept: func() {}, OnComplete: func(any, error) {},
 		}, StepReport{Step: procedure.DeleteGreyedOutRecord, By: "alice", Outcome: "done", Note: "ticket 4711"})
 	}, 3*24*time.Hour)
@@ -266,7 +268,7 @@ func TestVPPStillFailingGoesToVendorSupport(t *testing.T) {
 
 // Work Smart cannot be deleted from the console: vendor support, not a retry loop.
 func TestWorkSmartWaitsOnVendorSupport(t *testing.T) {
-	h := newHarness(t, ModeAutomated)
+	h := newHarness(t, contract.ModeAutomated)
 	d := h.world.add("WSMART001", "ade-restricted")
 	d.WorkSmart = true
 	var st DeviceStatus
@@ -289,16 +291,16 @@ func TestWorkSmartWaitsOnVendorSupport(t *testing.T) {
 // A device that never checks in: the user is reminded on schedule, and at the deadline an
 // operator is asked, never a silent failure.
 func TestDeviceThatNeverChecksIn(t *testing.T) {
-	h := newHarness(t, ModeAutomated)
+	h := newHarness(t, contract.ModeAutomated)
 	d := h.world.add("NEVER0001", "ade")
 	d.checkInEvery = 0
 	var atDeadline DeviceStatus
 	h.env.RegisterDelayedCallback(func() {
 		atDeadline = h.status()
-		h.env.UpdateWorkflow(UpdateCompleteStep, "no-confirm", &testsuite.TestUpdateCallback{
+		h.env.UpdateWorkflow(contract.UpdateCompleteStep, "no-confirm", &testsuite.TestUpdateCallback{
 			OnReject: func(error) {}, OnAccept: func() { t.Error("delete-anyway without YES accepted") }, OnComplete: func(any, error) {},
 		}, StepReport{Step: procedure.AwaitGreyedOut, By: "bob", Outcome: ChoiceDeleteAnyway})
-		h.env.UpdateWorkflow(UpdateCompleteStep, "yes", &testsuite.TestUpdateCallback{
+		h.env.UpdateWorkflow(contract.UpdateCompleteStep, "yes", &testsuite.TestUpdateCallback{
 			OnReject: func(err error) { t.Errorf("refused: %v", err) }, OnAccept: func() {}, OnComplete: func(any, error) {},
 		}, StepReport{Step: procedure.AwaitGreyedOut, By: "bob", Outcome: ChoiceDeleteAnyway, Confirm: "YES"})
 	}, 15*24*time.Hour)
@@ -333,7 +335,7 @@ func TestDeviceThatNeverChecksIn(t *testing.T) {
 
 // Pre-flight finds the request does not fit the console: nothing destructive runs.
 func TestPreflightMismatchChangesNothing(t *testing.T) {
-	h := newHarness(t, ModeAutomated)
+	h := newHarness(t, contract.ModeAutomated)
 	h.world.add("MISFIT001", "ade")
 	_, err := h.run(procedure.Request{Serial: "MISFIT001", Enrollment: procedure.Manual, Wipe: true})
 	if err == nil || !strings.Contains(err.Error(), "enrolled through ADE") || !strings.Contains(err.Error(), "MISFIT001") {
@@ -345,12 +347,12 @@ func TestPreflightMismatchChangesNothing(t *testing.T) {
 }
 
 func TestUnknownSerialAndMissingConfirmation(t *testing.T) {
-	h := newHarness(t, ModeAutomated)
+	h := newHarness(t, contract.ModeAutomated)
 	_, err := h.run(procedure.Request{Serial: "NOSUCH001", Enrollment: procedure.Manual, Wipe: true})
 	if err == nil || !strings.Contains(err.Error(), "no record with this serial") {
 		t.Errorf("unknown serial: %v", err)
 	}
-	h = newHarness(t, ModeAutomated)
+	h = newHarness(t, contract.ModeAutomated)
 	h.world.add("NOCONF001", "manual")
 	_, err = h.run(procedure.Request{Serial: "NOCONF001", Enrollment: procedure.Manual, Wipe: true}, func(in *DeviceInput) { in.Confirmed = false })
 	if err == nil || !strings.Contains(err.Error(), "confirm") || len(h.world.sent) != 0 {
@@ -361,7 +363,7 @@ func TestUnknownSerialAndMissingConfirmation(t *testing.T) {
 // Apple's POST failed ambiguously after creating the activity: the assignment is read again and
 // no second unassign is sent.
 func TestAmbiguousUnassignIsNotRepeated(t *testing.T) {
-	h := newHarness(t, ModeAutomated)
+	h := newHarness(t, contract.ModeAutomated)
 	h.world.add("APPLE0001", "ade")
 	h.world.postFail = 1
 	if _, err := h.run(procedure.Request{Serial: "APPLE0001", Enrollment: procedure.ADE, Wipe: true}); err != nil {
@@ -374,7 +376,7 @@ func TestAmbiguousUnassignIsNotRepeated(t *testing.T) {
 
 // An Apple activity that failed is followed by a new one after the assignment is read again.
 func TestFailedAppleActivityIsRetried(t *testing.T) {
-	h := newHarness(t, ModeAutomated)
+	h := newHarness(t, contract.ModeAutomated)
 	h.world.add("APPLE0002", "ade-restricted")
 	h.world.actFails = 1
 	if _, err := h.run(procedure.Request{Serial: "APPLE0002", Enrollment: procedure.ADERestricted, Wipe: true}); err != nil {
@@ -393,7 +395,7 @@ func TestFailedAppleActivityIsRetried(t *testing.T) {
 // Operator mode: every console step is a person's task, reported through complete-step; an
 // outcome other than done leads into the procedure's branch. Apple stays automated.
 func TestOperatorModeFollowsTheReportedOutcomes(t *testing.T) {
-	h := newHarness(t, ModeAutomated)
+	h := newHarness(t, contract.ModeAutomated)
 	h.world.add("OPER00001", "ade")
 	outcomes := map[procedure.StepID][]string{procedure.DeleteGreyedOutRecord: {procedure.OutcomeVPPLicenseRemains, procedure.OutcomeDone}}
 	var sawInstruction string
@@ -410,12 +412,12 @@ func TestOperatorModeFollowsTheReportedOutcomes(t *testing.T) {
 			if q := outcomes[st.Current]; len(q) > 0 {
 				outcome, outcomes[st.Current] = q[0], q[1:]
 			}
-			h.env.UpdateWorkflow(UpdateCompleteStep, "", &testsuite.TestUpdateCallback{
+			h.env.UpdateWorkflow(contract.UpdateCompleteStep, "", &testsuite.TestUpdateCallback{
 				OnReject: func(err error) { t.Errorf("report for %s refused: %v", st.Current, err) }, OnAccept: func() {}, OnComplete: func(any, error) {},
 			}, StepReport{Step: st.Current, By: "carol", Outcome: outcome})
 		}, time.Duration(i)*time.Hour)
 	}
-	res, err := h.run(procedure.Request{Serial: "OPER00001", Enrollment: procedure.ADE}, func(in *DeviceInput) { in.ConsoleMode = ModeOperator })
+	res, err := h.run(procedure.Request{Serial: "OPER00001", Enrollment: procedure.ADE}, func(in *DeviceInput) { in.ConsoleMode = contract.ModeOperator })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -440,14 +442,14 @@ func TestOperatorModeFollowsTheReportedOutcomes(t *testing.T) {
 
 // A device-event signal makes a long wait check again at once instead of at the next poll.
 func TestDeviceEventWakesTheWait(t *testing.T) {
-	h := newHarness(t, ModeAutomated)
+	h := newHarness(t, contract.ModeAutomated)
 	d := h.world.add("EVENT0001", "manual")
 	d.checkInEvery = 0 // only the callback below changes the device
 	h.env.RegisterDelayedCallback(func() {
 		h.world.mu.Lock()
 		d.Status = console.StatusGreyedOut
 		h.world.mu.Unlock()
-		h.env.SignalWorkflow(SignalDeviceEvent, DeviceEvent{Event: EventGreyedOut, Source: "MDM alert"})
+		h.env.SignalWorkflow(contract.SignalDeviceEvent, DeviceEvent{Event: contract.EventGreyedOut, Source: "MDM alert"})
 	}, time.Hour)
 	res, err := h.run(procedure.Request{Serial: "EVENT0001", Enrollment: procedure.Manual},
 		func(in *DeviceInput) { in.Timing.CheckInPoll = 24 * time.Hour })
@@ -482,7 +484,7 @@ func TestOperatorOutcomesLeadIntoBranches(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, ModeAutomated)
+			h := newHarness(t, contract.ModeAutomated)
 			h.world.add("OPBR00001", tc.enroll)
 			var after DeviceStatus
 			reported := false
@@ -500,14 +502,14 @@ func TestOperatorOutcomesLeadIntoBranches(t *testing.T) {
 					if st.Current == tc.step {
 						outcome, reported = tc.outcome, true
 					}
-					h.env.UpdateWorkflow(UpdateCompleteStep, "", &testsuite.TestUpdateCallback{
+					h.env.UpdateWorkflow(contract.UpdateCompleteStep, "", &testsuite.TestUpdateCallback{
 						OnReject: func(err error) { t.Errorf("refused: %v", err) }, OnAccept: func() {}, OnComplete: func(any, error) {},
 					}, StepReport{Step: st.Current, By: "dave", Outcome: outcome})
 				}, time.Duration(i)*time.Hour)
 			}
 			h.env.RegisterDelayedCallback(func() { h.env.CancelWorkflow() }, 30*time.Hour)
 			_, _ = h.run(procedure.Request{Serial: "OPBR00001", Enrollment: procedure.Enrollment(tc.enroll), Wipe: tc.wipe},
-				func(in *DeviceInput) { in.ConsoleMode = ModeOperator })
+				func(in *DeviceInput) { in.ConsoleMode = contract.ModeOperator })
 			if !reported {
 				t.Fatalf("the workflow never waited on %s", tc.step)
 			}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/offboard/offboard/internal/contract"
+
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
@@ -174,8 +176,8 @@ func newFleet(ctx workflow.Context, in FleetInput) (*fleet, error) {
 	if err := ValidFleetID(in.FleetID); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "Rejected", nil)
 	}
-	if id := workflow.GetInfo(ctx).WorkflowExecution.ID; id != FleetWorkflowID(in.FleetID) {
-		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("fleet %s: start it with workflow ID %s", in.FleetID, FleetWorkflowID(in.FleetID)), "Rejected", nil)
+	if id := workflow.GetInfo(ctx).WorkflowExecution.ID; id != contract.FleetWorkflowID(in.FleetID) {
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("fleet %s: start it with workflow ID %s", in.FleetID, contract.FleetWorkflowID(in.FleetID)), "Rejected", nil)
 	}
 	if !in.Confirmed {
 		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("fleet %s deletes the records of its devices and wipes some: "+
@@ -184,7 +186,7 @@ func newFleet(ctx workflow.Context, in FleetInput) (*fleet, error) {
 	f := &fleet{in: in, st: in.State, id: in.FleetID, window: in.Window, page: in.PageSize, now: workflow.Now(ctx),
 		logger:   log.With(workflow.GetLogger(ctx), "fleet", in.FleetID),
 		finished: workflow.GetSignalChannel(ctx, signalDeviceFinished), pages: workflow.GetSignalChannel(ctx, signalDevicePage),
-		pause: workflow.GetSignalChannel(ctx, SignalPause), resume: workflow.GetSignalChannel(ctx, SignalResume)}
+		pause: workflow.GetSignalChannel(ctx, contract.SignalPause), resume: workflow.GetSignalChannel(ctx, contract.SignalResume)}
 	if f.window <= 0 {
 		f.window = DefaultFleetWindow
 	}
@@ -203,7 +205,7 @@ func newFleet(ctx workflow.Context, in FleetInput) (*fleet, error) {
 	}
 	f.queue, f.st.Queue = f.st.Queue, nil
 	f.st.Runs++
-	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryProgress, func() (FleetProgress, error) { return f.progress(), nil },
+	if err := workflow.SetQueryHandlerWithOptions(ctx, contract.QueryProgress, func() (FleetProgress, error) { return f.progress(), nil },
 		workflow.QueryHandlerOptions{Description: "counts by state, step and what devices wait on; rate, ETA; the devices that need a person"}); err != nil {
 		return nil, err
 	}
@@ -279,7 +281,7 @@ func (f *fleet) run(ctx workflow.Context) (FleetProgress, error) {
 // startList starts the fleet's device list, once, in the first run.
 func (f *fleet) startList(ctx workflow.Context) error {
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-		WorkflowID: FleetDeviceListID(f.id), TaskQueue: TaskQueue, ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
+		WorkflowID: FleetDeviceListID(f.id), TaskQueue: contract.TaskQueue, ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
 		TypedSearchAttributes: temporal.NewSearchAttributes(SAFleetID.ValueSet(f.id)),
 		StaticSummary:         fmt.Sprintf("Device list of fleet %s (%d devices)", f.id, len(f.in.Devices)),
 	})
@@ -332,7 +334,7 @@ func (f *fleet) pager(ctx workflow.Context) {
 		f.fetching = true
 		f.fetchSeq++
 		req := PageRequest{RequestID: fmt.Sprintf("%s/%d", runID, f.fetchSeq), Offset: f.st.Cursor + len(f.queue), Limit: f.page,
-			ReplyTo: FleetWorkflowID(f.id)}
+			ReplyTo: contract.FleetWorkflowID(f.id)}
 		if err := workflow.SignalExternalWorkflow(ctx, FleetDeviceListID(f.id), "", signalPageRequest, req).Get(ctx, nil); err != nil {
 			if ctx.Err() == nil {
 				f.listErr = err
@@ -385,8 +387,8 @@ func (f *fleet) startNext(ctx workflow.Context) {
 	// the child's ParentClosePolicy alone does not stop a cancellation from reaching it.
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	cctx := workflow.WithChildOptions(dctx, workflow.ChildWorkflowOptions{
-		WorkflowID:            DeviceWorkflowID(serial),
-		TaskQueue:             TaskQueue,
+		WorkflowID:            contract.DeviceWorkflowID(serial),
+		TaskQueue:             contract.TaskQueue,
 		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
 		TypedSearchAttributes: temporal.NewSearchAttributes(SADeviceSerial.ValueSet(serial), SAOffboardPath.ValueSet(plan.Path),
@@ -407,7 +409,7 @@ func (f *fleet) startNext(ctx workflow.Context) {
 			note := FleetNote{Serial: serial, Path: plan.Path, Outcome: OutcomeStartFailed, Detail: errMessage(err)}
 			if temporal.IsWorkflowExecutionAlreadyStartedError(err) {
 				note.Outcome = OutcomeConflict
-				note.Detail = fmt.Sprintf("%s runs already, or finished earlier (another fleet or caller): not started again", DeviceWorkflowID(serial))
+				note.Detail = fmt.Sprintf("%s runs already, or finished earlier (another fleet or caller): not started again", contract.DeviceWorkflowID(serial))
 			}
 			f.record(note, 0)
 			return
@@ -531,7 +533,7 @@ func (f *fleet) censusLoop(ctx workflow.Context) {
 		every = defaultCensusEvery
 	}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		TaskQueue: TaskQueue, StartToCloseTimeout: 30 * time.Second, Summary: "census of fleet " + f.id,
+		TaskQueue: contract.TaskQueue, StartToCloseTimeout: 30 * time.Second, Summary: "census of fleet " + f.id,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 3, NonRetryableErrorTypes: []string{activities.ErrNotConfigured}},
 	})
 	for {
@@ -545,7 +547,7 @@ func (f *fleet) censusLoop(ctx workflow.Context) {
 			continue
 		}
 		var c activities.Census
-		err := workflow.ExecuteActivity(actx, fleetActs.Census, activities.CensusInput{FleetID: f.id, DeviceType: DeviceWorkflowType, MaxListed: maxListed}).Get(ctx, &c)
+		err := workflow.ExecuteActivity(actx, fleetActs.Census, activities.CensusInput{FleetID: f.id, DeviceType: contract.DeviceWorkflowType, MaxListed: maxListed}).Get(ctx, &c)
 		if err != nil {
 			if ctx.Err() != nil || activities.IsType(err, activities.ErrNotConfigured) {
 				return

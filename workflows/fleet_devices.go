@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"github.com/offboard/offboard/internal/contract"
 	"go.temporal.io/sdk/workflow"
 )
 
@@ -20,7 +21,7 @@ const (
 
 // FleetDeviceListID is the workflow ID of a fleet's device list. The slash keeps it apart from
 // every fleet's own ID (fleet IDs have none).
-func FleetDeviceListID(fleetID string) string { return FleetWorkflowID(fleetID) + "/devices" }
+func FleetDeviceListID(fleetID string) string { return contract.FleetWorkflowID(fleetID) + "/devices" }
 
 // FleetDeviceListInput is the validated fleet file.
 type FleetDeviceListInput struct {

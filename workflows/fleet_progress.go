@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/offboard/offboard/internal/contract"
+
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/offboard/offboard/activities"
@@ -138,7 +140,7 @@ func (f *fleet) applyCensus(ctx workflow.Context, c activities.Census) []string 
 func (f *fleet) verify(ctx, actx workflow.Context, suspects []string) {
 	ids := make([]string, len(suspects))
 	for i, s := range suspects {
-		ids[i] = DeviceWorkflowID(s)
+		ids[i] = contract.DeviceWorkflowID(s)
 	}
 	var states []activities.DeviceState
 	if err := workflow.ExecuteActivity(actx, fleetActs.DescribeDevices, ids).Get(ctx, &states); err != nil {

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/offboard/offboard/internal/contract"
+
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -40,7 +42,7 @@ func (c *rateLimitedConsole) Device(ctx context.Context, serial string) (console
 func TestRetryAfterIsHonoured(t *testing.T) {
 	for name, after := range map[string]time.Duration{"console": 7 * time.Second, "apple": 11 * time.Second} {
 		t.Run(name, func(t *testing.T) {
-			h := newHarness(t, ModeAutomated)
+			h := newHarness(t, contract.ModeAutomated)
 			h.env = h.ts.NewTestWorkflowEnvironment()
 			h.env.RegisterWorkflow(DeviceOffboarding)
 			cons := console.API(h.world)
@@ -53,7 +55,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 			h.env.RegisterActivity(&activities.Console{API: cons})
 			h.env.RegisterActivity(&activities.Apple{API: apple, ServerID: fakeServer, HoldCap: time.Millisecond})
 			h.env.RegisterActivity(&activities.Notify{Notifier: h.world})
-			h.env.RegisterActivity(&activities.Worker{Info: activities.WorkerInfo{ConsoleMode: ModeAutomated, AppleConfigured: true, AppleServerID: fakeServer}})
+			h.env.RegisterActivity(&activities.Worker{Info: activities.WorkerInfo{ConsoleMode: contract.ModeAutomated, AppleConfigured: true, AppleServerID: fakeServer}})
 			want := "ReadDevice"
 			if name == "apple" {
 				want = "AssignedServer"
@@ -65,7 +67,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 				}
 			})
 			h.world.add("RATE00001", "ade")
-			h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: DeviceWorkflowID("RATE00001")})
+			h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: contract.DeviceWorkflowID("RATE00001")})
 			h.env.ExecuteWorkflow(DeviceOffboarding, DeviceInput{Request: procedure.Request{Serial: "RATE00001", Enrollment: procedure.ADE, Wipe: true}, Confirmed: true})
 			if err := h.env.GetWorkflowError(); err != nil {
 				t.Fatal(err)

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/offboard/offboard/internal/contract"
+
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
@@ -52,12 +54,12 @@ func fleetExecution(t *testing.T, h *historypb.History) workflow.Execution {
 	exec := workflow.Execution{RunID: started.GetOriginalExecutionRunId()}
 	dc := converter.GetDefaultDataConverter()
 	switch typ := started.GetWorkflowType().GetName(); typ {
-	case FleetWorkflowType:
+	case contract.FleetWorkflowType:
 		var in FleetInput
 		if err := dc.FromPayloads(started.GetInput(), &in); err != nil {
 			t.Fatal(err)
 		}
-		exec.ID = FleetWorkflowID(in.FleetID)
+		exec.ID = contract.FleetWorkflowID(in.FleetID)
 	case FleetDeviceListType:
 		var in FleetDeviceListInput
 		if err := dc.FromPayloads(started.GetInput(), &in); err != nil {

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/offboard/offboard/internal/contract"
+
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -41,7 +43,7 @@ func newFleetHarness(t *testing.T) *fleetHarness {
 	h.env.RegisterActivity(&activities.Console{API: h.world})
 	h.env.RegisterActivity(&activities.Apple{API: h.apple, ServerID: fakeServer, HoldCap: time.Millisecond})
 	h.env.RegisterActivity(&activities.Notify{Notifier: h.world})
-	h.env.RegisterActivity(&activities.Worker{Info: activities.WorkerInfo{ConsoleMode: ModeAutomated, AppleConfigured: true, AppleServerID: fakeServer}})
+	h.env.RegisterActivity(&activities.Worker{Info: activities.WorkerInfo{ConsoleMode: contract.ModeAutomated, AppleConfigured: true, AppleServerID: fakeServer}})
 	h.env.RegisterActivity(&activities.Fleet{}) // no client: the census is off unless a test mocks it
 	// No sender: the batcher answers by signals of its own (the test environment cannot take
 	// signals from an activity's goroutine); batch_test covers the activity.
@@ -51,14 +53,14 @@ func newFleetHarness(t *testing.T) *fleetHarness {
 	h.env.OnSignalExternalWorkflow(mock.Anything, BatcherWorkflowID, "", signalUnassignRequest, mock.Anything).
 		Return(errors.New("unknown external workflow execution"))
 	h.env.SetOnChildWorkflowStartedListener(func(info *workflow.Info, _ workflow.Context, _ converter.EncodedValues) {
-		if info.WorkflowType.Name == DeviceWorkflowType {
+		if info.WorkflowType.Name == contract.DeviceWorkflowType {
 			h.devicesStarted++
 			h.devicesRunning++
 			h.maxRunning = max(h.maxRunning, h.devicesRunning)
 		}
 	})
 	h.env.SetOnChildWorkflowCompletedListener(func(info *workflow.Info, _ converter.EncodedValue, _ error) {
-		if info.WorkflowType.Name == DeviceWorkflowType {
+		if info.WorkflowType.Name == contract.DeviceWorkflowType {
 			h.devicesRunning--
 		}
 	})
@@ -94,7 +96,7 @@ func (h *fleetHarness) run(in FleetInput) (FleetProgress, error) {
 		in.FleetID = "f1"
 	}
 	in.Confirmed = true
-	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: FleetWorkflowID(in.FleetID)})
+	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: contract.FleetWorkflowID(in.FleetID)})
 	h.env.ExecuteWorkflow(FleetRetirement, in)
 	if !h.env.IsWorkflowCompleted() {
 		h.t.Fatal("fleet did not complete")
@@ -111,7 +113,7 @@ func (h *fleetHarness) run(in FleetInput) (FleetProgress, error) {
 
 func (h *fleetHarness) progress() FleetProgress {
 	h.t.Helper()
-	v, err := h.env.QueryWorkflow(QueryProgress)
+	v, err := h.env.QueryWorkflow(contract.QueryProgress)
 	if err != nil {
 		h.t.Fatalf("progress query: %v", err)
 	}
@@ -196,7 +198,7 @@ func TestFleetPauseAndResume(t *testing.T) {
 	devices := h.mixed(6)
 	var paused FleetProgress
 	startedWhenPaused := 0
-	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(SignalPause, nil) }, time.Millisecond)
+	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(contract.SignalPause, nil) }, time.Millisecond)
 	h.env.RegisterDelayedCallback(func() {
 		paused = h.progress()
 		startedWhenPaused = h.devicesStarted
@@ -205,7 +207,7 @@ func TestFleetPauseAndResume(t *testing.T) {
 		if h.devicesStarted != startedWhenPaused {
 			t.Errorf("%d devices started while paused", h.devicesStarted-startedWhenPaused)
 		}
-		h.env.SignalWorkflow(SignalResume, nil)
+		h.env.SignalWorkflow(contract.SignalResume, nil)
 	}, 20*time.Hour)
 	p, err := h.run(FleetInput{Devices: devices, Window: 2})
 	if err != nil {
@@ -282,7 +284,7 @@ func TestFleetCancelStopsStarting(t *testing.T) {
 // A fleet without the typed confirmation starts nothing.
 func TestFleetNeedsConfirmation(t *testing.T) {
 	h := newFleetHarness(t)
-	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: FleetWorkflowID("f1")})
+	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: contract.FleetWorkflowID("f1")})
 	h.env.ExecuteWorkflow(FleetRetirement, FleetInput{FleetID: "f1", Devices: h.mixed(2)})
 	if err := h.env.GetWorkflowError(); err == nil || h.devicesStarted != 0 {
 		t.Fatalf("unconfirmed fleet: error %v, %d started", err, h.devicesStarted)
@@ -305,7 +307,7 @@ func TestFleetFindsALostDevice(t *testing.T) {
 		return activities.Census{}, nil
 	})
 	h.env.OnActivity(fleetActs.DescribeDevices, mock.Anything, mock.Anything).Return(
-		[]activities.DeviceState{{WorkflowID: DeviceWorkflowID("LOST00001"), Status: "Terminated"}}, nil)
+		[]activities.DeviceState{{WorkflowID: contract.DeviceWorkflowID("LOST00001"), Status: "Terminated"}}, nil)
 	var mid FleetProgress
 	h.env.RegisterDelayedCallback(func() { mid = h.progress() }, 90*time.Second)
 	p, err := h.run(FleetInput{Devices: []FleetDevice{d}, Window: 1, CensusEvery: time.Minute, Timing: Timing{CheckInDeadline: 1000 * time.Hour}})

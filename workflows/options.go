@@ -4,6 +4,8 @@ import (
 	"math"
 	"time"
 
+	"github.com/offboard/offboard/internal/contract"
+
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -85,7 +87,7 @@ func onceOptions(ctx workflow.Context, queue, summary string) workflow.Context {
 // logged, and the procedure goes on.
 func notifyOptions(ctx workflow.Context, summary string) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		TaskQueue:              TaskQueue,
+		TaskQueue:              contract.TaskQueue,
 		StartToCloseTimeout:    30 * time.Second,
 		ScheduleToCloseTimeout: 10 * time.Minute,
 		Summary:                summary,

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/offboard/offboard/internal/contract"
+
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
@@ -69,5 +71,5 @@ func workflowExecution(t *testing.T, h *historypb.History) workflow.Execution {
 	if err := converter.GetDefaultDataConverter().FromPayloads(started.GetInput(), &in); err != nil {
 		t.Fatal(err)
 	}
-	return workflow.Execution{ID: DeviceWorkflowID(in.Request.Serial), RunID: started.GetOriginalExecutionRunId()}
+	return workflow.Execution{ID: contract.DeviceWorkflowID(in.Request.Serial), RunID: started.GetOriginalExecutionRunId()}
 }

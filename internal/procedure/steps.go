@@ -1,5 +1,7 @@
 package procedure
 
+import "github.com/offboard/offboard/internal/contract"
+
 // StepID names a step of the procedure. The IDs of the vendor's steps are fixed by docs/contract.md.
 type StepID string
 
@@ -22,15 +24,16 @@ const (
 )
 
 // Party is who a step waits on; its values are the WaitingOn search attribute of contract.md.
-type Party string
+type Party = contract.WaitingOn
 
 const (
-	PartyConsole       Party = "console"
-	PartyDevice        Party = "device"
-	PartyOperator      Party = "operator"
-	PartyApple         Party = "apple"
-	PartyVendorSupport Party = "vendor-support"
-	PartyNone          Party = "none"
+	PartyConsole       = contract.WaitingOnConsole
+	PartyDevice        = contract.WaitingOnDevice
+	PartyOperator      = contract.WaitingOnOperator
+	PartyApple         = contract.WaitingOnApple
+	PartyVendorSupport = contract.WaitingOnVendorSupport
+	PartyApproval      = contract.WaitingOnApproval
+	PartyNone          = contract.WaitingOnNone
 )
 
 // Kind says which outside system carries a step out.

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/offboard/offboard/internal/contract"
+
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
@@ -112,17 +114,17 @@ func Register(w worker.Registry, acts Activities) {
 // their server-side rate limit (TaskQueueActivitiesPerSecond holds across every worker process).
 func QueueOptions(opts Options) map[string]worker.Options {
 	q := map[string]worker.Options{
-		workflows.TaskQueue: {
+		contract.TaskQueue: {
 			MaxConcurrentActivityExecutionSize:     opts.MaxConcurrentActivities,
 			MaxConcurrentWorkflowTaskExecutionSize: opts.MaxConcurrentWorkflowTasks,
 		},
-		workflows.ConsoleTaskQueue: {TaskQueueActivitiesPerSecond: opts.ConsoleRate, MaxConcurrentActivityExecutionSize: opts.MaxConcurrentActivities},
-		workflows.AppleTaskQueue:   {TaskQueueActivitiesPerSecond: opts.AppleRate, MaxConcurrentActivityExecutionSize: opts.MaxConcurrentActivities},
+		contract.ConsoleTaskQueue: {TaskQueueActivitiesPerSecond: opts.ConsoleRate, MaxConcurrentActivityExecutionSize: opts.MaxConcurrentActivities},
+		contract.AppleTaskQueue:   {TaskQueueActivitiesPerSecond: opts.AppleRate, MaxConcurrentActivityExecutionSize: opts.MaxConcurrentActivities},
 		// One workflow (the batcher) and its answers (activities.Signals).
-		workflows.BatcherTaskQueue: {MaxConcurrentWorkflowTaskExecutionSize: 2, MaxConcurrentActivityExecutionSize: 4},
+		contract.BatcherTaskQueue: {MaxConcurrentWorkflowTaskExecutionSize: 2, MaxConcurrentActivityExecutionSize: 4},
 	}
 	for name, o := range q {
-		if name != workflows.BatcherTaskQueue {
+		if name != contract.BatcherTaskQueue {
 			ApplyPollers(&o, opts)
 		}
 		q[name] = o
@@ -152,13 +154,13 @@ func Start(c client.Client, acts Activities, opts Options) (stop func(), err err
 		acts.Fleet = &activities.Fleet{Client: c}
 	}
 	qo := QueueOptions(opts)
-	main := worker.New(c, workflows.TaskQueue, qo[workflows.TaskQueue])
+	main := worker.New(c, contract.TaskQueue, qo[contract.TaskQueue])
 	Register(main, acts)
-	consoleW := worker.New(c, workflows.ConsoleTaskQueue, qo[workflows.ConsoleTaskQueue])
+	consoleW := worker.New(c, contract.ConsoleTaskQueue, qo[contract.ConsoleTaskQueue])
 	consoleW.RegisterActivity(acts.Console)
-	appleW := worker.New(c, workflows.AppleTaskQueue, qo[workflows.AppleTaskQueue])
+	appleW := worker.New(c, contract.AppleTaskQueue, qo[contract.AppleTaskQueue])
 	appleW.RegisterActivity(acts.Apple)
-	batcherW := worker.New(c, workflows.BatcherTaskQueue, qo[workflows.BatcherTaskQueue])
+	batcherW := worker.New(c, contract.BatcherTaskQueue, qo[contract.BatcherTaskQueue])
 	batcherW.RegisterWorkflow(workflows.AppleUnassignBatcher)
 	batcherW.RegisterActivity(&activities.Signals{Sender: c})
 	started := []worker.Worker{}

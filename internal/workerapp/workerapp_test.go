@@ -3,8 +3,9 @@ package workerapp
 import (
 	"testing"
 
+	"github.com/offboard/offboard/internal/contract"
+
 	"github.com/offboard/offboard/internal/config"
-	"github.com/offboard/offboard/workflows"
 )
 
 // Each outside system's queue carries its own server-side rate limit, from CONSOLE_RATE_LIMIT and
@@ -13,20 +14,20 @@ func TestQueuesCarryTheirRateLimits(t *testing.T) {
 	cfg := config.Worker{Console: config.Console{RateLimit: 20}, Apple: config.Apple{RateLimit: 5},
 		MaxConcurrentActivities: 50, MaxConcurrentWorkflowTasks: 10, WorkflowTaskPollers: 3, ActivityTaskPollers: 4}
 	q := QueueOptions(OptionsFrom(cfg))
-	if got := q[workflows.ConsoleTaskQueue].TaskQueueActivitiesPerSecond; got != 20 {
+	if got := q[contract.ConsoleTaskQueue].TaskQueueActivitiesPerSecond; got != 20 {
 		t.Errorf("console queue: %v activities/s, want 20", got)
 	}
-	if got := q[workflows.AppleTaskQueue].TaskQueueActivitiesPerSecond; got != 5 {
+	if got := q[contract.AppleTaskQueue].TaskQueueActivitiesPerSecond; got != 5 {
 		t.Errorf("apple queue: %v activities/s, want 5", got)
 	}
-	main := q[workflows.TaskQueue]
+	main := q[contract.TaskQueue]
 	if main.TaskQueueActivitiesPerSecond != 0 || main.MaxConcurrentWorkflowTaskExecutionSize != 10 || main.MaxConcurrentActivityExecutionSize != 50 {
 		t.Errorf("offboarding queue options %+v", main)
 	}
-	if main.MaxConcurrentWorkflowTaskPollers != 3 || main.MaxConcurrentActivityTaskPollers != 4 || q[workflows.ConsoleTaskQueue].MaxConcurrentActivityTaskPollers != 4 {
+	if main.MaxConcurrentWorkflowTaskPollers != 3 || main.MaxConcurrentActivityTaskPollers != 4 || q[contract.ConsoleTaskQueue].MaxConcurrentActivityTaskPollers != 4 {
 		t.Errorf("pollers not taken from the configuration: %+v", main)
 	}
-	if b, ok := q[workflows.BatcherTaskQueue]; !ok || b.TaskQueueActivitiesPerSecond != 0 {
+	if b, ok := q[contract.BatcherTaskQueue]; !ok || b.TaskQueueActivitiesPerSecond != 0 {
 		t.Errorf("batcher queue options %+v (present: %v)", b, ok)
 	}
 	if len(q) != 4 {
