@@ -163,6 +163,41 @@ func TestLostModeIsTurnedOffBeforeTheDelete(t *testing.T) {
 	}
 }
 
+// On keep/ade and keep/manual the user must reach Settings (3-2), which lost mode locks: lost mode
+// is turned off, and acknowledged, before the user is told anything.
+func TestLostModeIsTurnedOffBeforeTheUserIsTold(t *testing.T) {
+	for _, enrollment := range []procedure.Enrollment{procedure.ADE, procedure.Manual} {
+		t.Run(string(enrollment), func(t *testing.T) {
+			h := newHarness(t, contract.ModeAutomated)
+			serial := "LOSTU" + strings.ToUpper(strings.ReplaceAll(string(enrollment), "-", ""))
+			d := h.world.add(serial, string(enrollment))
+			d.LostMode = true
+			res, err := h.run(procedure.Request{Serial: serial, Enrollment: enrollment})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var lostOff, told *StepStatus
+			for i, s := range res.Steps {
+				switch s.ID {
+				case procedure.DisableLostMode:
+					lostOff = &res.Steps[i]
+				case procedure.UserRemoveMDMProfile:
+					told = &res.Steps[i]
+				}
+			}
+			if lostOff == nil || lostOff.State != StateDone || told == nil || told.State != StateDone {
+				t.Fatalf("disable-lost-mode and user-remove-mdm-profile must both be done: %+v", res.Steps)
+			}
+			if told.StartedAt.Before(*lostOff.EndedAt) {
+				t.Errorf("the user was told at %v, before lost mode was off at %v", told.StartedAt, lostOff.EndedAt)
+			}
+			if res.Outcome != OutcomeRemoved || d.deletedInLost {
+				t.Errorf("outcome %s, deleted in lost mode %t", res.Outcome, d.deletedInLost)
+			}
+		})
+	}
+}
+
 // Lost mode switched on after pre-flight is caught by the re-check right before the delete.
 func TestLostModeTurnedOnLaterIsCaughtAtTheDelete(t *testing.T) {
 	h := newHarness(t, contract.ModeAutomated)
@@ -299,10 +334,10 @@ func TestDeviceThatNeverChecksIn(t *testing.T) {
 		atDeadline = h.status()
 		h.env.UpdateWorkflow(contract.UpdateCompleteStep, "no-confirm", &testsuite.TestUpdateCallback{
 			OnReject: func(error) {}, OnAccept: func() { t.Error("delete-anyway without YES accepted") }, OnComplete: func(any, error) {},
-		}, StepReport{Step: procedure.AwaitGreyedOut, By: "bob", Outcome: ChoiceDeleteAnyway})
+		}, StepReport{Step: procedure.AwaitGreyedOut, By: "bob", Outcome: procedure.ChoiceDeleteAnyway})
 		h.env.UpdateWorkflow(contract.UpdateCompleteStep, "yes", &testsuite.TestUpdateCallback{
 			OnReject: func(err error) { t.Errorf("refused: %v", err) }, OnAccept: func() {}, OnComplete: func(any, error) {},
-		}, StepReport{Step: procedure.AwaitGreyedOut, By: "bob", Outcome: ChoiceDeleteAnyway, Confirm: "YES"})
+		}, StepReport{Step: procedure.AwaitGreyedOut, By: "bob", Outcome: procedure.ChoiceDeleteAnyway, Confirm: "YES"})
 	}, 15*24*time.Hour)
 	res, err := h.run(procedure.Request{Serial: "NEVER0001", Enrollment: procedure.ADE})
 	if err != nil {
@@ -311,7 +346,7 @@ func TestDeviceThatNeverChecksIn(t *testing.T) {
 	if atDeadline.WaitingOn != procedure.PartyOperator || atDeadline.Current != procedure.AwaitGreyedOut {
 		t.Fatalf("at the deadline: %s on %s, want await-greyed-out on operator", atDeadline.Current, atDeadline.WaitingOn)
 	}
-	for _, c := range []string{ChoiceKeepWaiting, ChoiceConsoleWipe, ChoiceDeleteAnyway} {
+	for _, c := range []string{procedure.ChoiceKeepWaiting, procedure.ChoiceConsoleWipe, procedure.ChoiceDeleteAnyway} {
 		if !strings.Contains(strings.Join(atDeadline.Choices, ","), c) {
 			t.Errorf("choice %s not offered: %v", c, atDeadline.Choices)
 		}
