@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 
 	"github.com/offboard/offboard/internal/config"
@@ -50,7 +51,7 @@ func main() {
 	c := &cli{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin, dial: dialFromEnv}
 	if err := c.run(ctx, os.Args[1:]); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "starter:", err)
+			fmt.Fprintln(os.Stderr, "starter:", message(err))
 		}
 		os.Exit(2)
 	}
@@ -102,6 +103,21 @@ func dialFromEnv(ctx context.Context) (client.Client, error) {
 		return nil, fmt.Errorf("connect to Temporal at %s (TEMPORAL_ADDRESS): %w", cfg.Address, err)
 	}
 	return c, nil
+}
+
+// message is an error as a person should read it: its own words, without the SDK's decoration
+// ("workflow execution error (type: …)", "(type: Rejected, retryable: false)").
+func message(err error) string {
+	text := err.Error()
+	var wee *temporal.WorkflowExecutionError
+	if errors.As(err, &wee) && wee.Unwrap() != nil {
+		text = strings.Replace(text, wee.Error(), message(wee.Unwrap()), 1)
+	}
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		text = strings.Replace(text, app.Error(), app.Message(), 1)
+	}
+	return text
 }
 
 func envOr(name, def string) string {
