@@ -37,6 +37,7 @@ type device struct {
 	alreadyGreyedOut     bool
 	restrictionsProfiles []string // read at pre-flight: what remove-restrictions-profile removes
 	rounds               map[procedure.StepID]int
+	appleRequests        int // requests this run sent the Apple coordinator
 
 	status DeviceStatus
 

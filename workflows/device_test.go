@@ -1,12 +1,14 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/offboard/offboard/internal/contract"
+	"github.com/stretchr/testify/mock"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
@@ -28,11 +30,24 @@ func newHarness(t *testing.T, mode string) *harness {
 	h.ts.SetLogger(quietLogger{t})
 	h.env = h.ts.NewTestWorkflowEnvironment()
 	h.env.RegisterWorkflow(DeviceOffboarding)
+	withCoordinator(h.env)
 	h.env.RegisterActivity(&activities.Console{API: h.world})
 	h.env.RegisterActivity(&activities.Apple{API: h.world, ServerID: fakeServer})
 	h.env.RegisterActivity(&activities.Notify{Notifier: h.world})
 	h.env.RegisterActivity(&activities.Worker{Info: activities.WorkerInfo{ConsoleMode: mode, AppleConfigured: true, AppleServerID: fakeServer}})
 	return h
+}
+
+// withCoordinator lets a device's test environment run the Apple coordinator beside it, as a
+// server does: it runs on after the device. No sender: the coordinator answers by signals of its
+// own (the test environment cannot take signals from an activity's goroutine). A signal to a
+// coordinator that does not run yet fails, as the server's would, and the device starts it.
+func withCoordinator(env *testsuite.TestWorkflowEnvironment) {
+	env.SetDetachedChildWait(false)
+	env.RegisterWorkflow(AppleCoordinator)
+	env.RegisterActivity(&activities.Signals{})
+	env.OnSignalExternalWorkflow(mock.Anything, CoordinatorWorkflowID("", fakeServer), "", signalAppleRequest, mock.Anything).
+		Return(errors.New("unknown external workflow execution"))
 }
 
 func (h *harness) run(req procedure.Request, mutate ...func(*DeviceInput)) (DeviceResult, error) {

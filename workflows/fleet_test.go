@@ -52,6 +52,9 @@ func newFleetHarness(t *testing.T) *fleetHarness {
 	// run yet fails, as the server's would, and the device starts the batcher.
 	h.env.OnSignalExternalWorkflow(mock.Anything, BatcherWorkflowID, "", signalUnassignRequest, mock.Anything).
 		Return(errors.New("unknown external workflow execution"))
+	// These tests are of the fleet and of its batcher, which devices used before the Apple
+	// coordinator: pinned to that version (coordinator_test.go has the coordinator's).
+	h.env.OnGetVersion(changeAppleCoordinator, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	h.env.SetOnChildWorkflowStartedListener(func(info *workflow.Info, _ workflow.Context, _ converter.EncodedValues) {
 		if info.WorkflowType.Name == contract.DeviceWorkflowType {
 			h.devicesStarted++

@@ -38,13 +38,12 @@ func (w *device) preflight(ctx workflow.Context) (ending, error) {
 			}
 		}
 	}
-	// A fleet's device (batched()) skips this read: see section5_batched.go.
-	if w.in.Request.Enrollment.IsADE() && w.info.AppleConfigured && !w.batched() {
-		var a activities.Assignment
-		if err := workflow.ExecuteActivity(callOptions(ctx, contract.AppleTaskQueue, "pre-flight: Apple assignment of "+serial), appleActs.AssignedServer, serial).Get(ctx, &a); err != nil {
+	if w.in.Request.Enrollment.IsADE() && w.info.AppleConfigured {
+		a, read, err := w.readApple(ctx)
+		if err != nil {
 			return ending{}, preflightError(serial, err)
 		}
-		facts.AppleRead, facts.AppleAssigned, facts.AppleServerID, facts.OurAppleServer = true, a.Assigned, a.ServerID, w.info.AppleServerID
+		facts.AppleRead, facts.AppleAssigned, facts.AppleServerID, facts.OurAppleServer = read, a.Assigned, a.ServerID, w.info.AppleServerID
 	}
 	fit, err := procedure.CheckFacts(w.in.Request, facts)
 	if err != nil {
@@ -53,6 +52,22 @@ func (w *device) preflight(ctx workflow.Context) (ending, error) {
 	w.alreadyGreyedOut = fit.AlreadyGreyedOut
 	w.replan(ctx, fit.Plan)
 	return done(describeFacts(facts, fit))
+}
+
+// readApple reads where Apple Business Manager assigns the device: through the Apple coordinator,
+// or before it with a read of its own. Before the coordinator a fleet's device did not read it
+// (read false): see section5_batched.go.
+func (w *device) readApple(ctx workflow.Context) (a activities.Assignment, read bool, err error) {
+	switch {
+	case w.coordinated(ctx):
+		a, err = w.readAppleThroughCoordinator(ctx)
+		return a, true, err
+	case w.batched():
+		return a, false, nil
+	}
+	err = workflow.ExecuteActivity(callOptions(ctx, contract.AppleTaskQueue, "pre-flight: Apple assignment of "+w.status.Serial),
+		appleActs.AssignedServer, w.status.Serial).Get(ctx, &a)
+	return a, true, err
 }
 
 // replan lays out the plan the facts call for. Before version 1 a step the facts added

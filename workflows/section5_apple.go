@@ -31,7 +31,10 @@ func (w *device) abmUnassign(ctx workflow.Context) (ending, error) {
 		}
 		return done("")
 	}
-	// --- batched: a fleet's device shares one activity with others (section5_batched.go) ---
+	if w.coordinated(ctx) {
+		return w.unassignThroughCoordinator(ctx)
+	}
+	// Before the coordinator: a fleet's device shared one activity with others (section5_batched.go).
 	if w.batched() {
 		return w.unassignBatched(ctx)
 	}
