@@ -63,6 +63,10 @@ type Apple struct {
 	APIURL         string  `envconfig:"APPLE_API_URL" default:"https://api-business.apple.com"`
 	TokenURL       string  `envconfig:"APPLE_TOKEN_URL" default:"https://account.apple.com/auth/oauth2/token"`
 	RateLimit      float64 `envconfig:"APPLE_RATE_LIMIT" default:"5"`
+	// GetPerMinute and PostPerHour are the organisation's request budget, which the Apple
+	// coordinator keeps for every worker (Apple publishes none; these are the observed numbers).
+	GetPerMinute int `envconfig:"APPLE_GET_PER_MINUTE" default:"20"`
+	PostPerHour  int `envconfig:"APPLE_POST_PER_HOUR" default:"10"`
 }
 
 // Configured reports whether Offboard can call Apple: client ID, key ID, key file and MDM server
@@ -167,6 +171,8 @@ func (w Worker) validate() error {
 		checkURL("NOTIFY_WEBHOOK_URL", w.WebhookURL, true),
 		positive("CONSOLE_RATE_LIMIT", w.Console.RateLimit),
 		positive("APPLE_RATE_LIMIT", w.Apple.RateLimit),
+		positive("APPLE_GET_PER_MINUTE", float64(w.Apple.GetPerMinute)),
+		positive("APPLE_POST_PER_HOUR", float64(w.Apple.PostPerHour)),
 		positive("WORKER_MAX_CONCURRENT_ACTIVITIES", float64(w.MaxConcurrentActivities)),
 		positive("WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", float64(w.MaxConcurrentWorkflowTasks)),
 		atLeast("WORKER_WORKFLOW_TASK_POLLERS", w.WorkflowTaskPollers, 2),
