@@ -25,7 +25,7 @@ func (a *Apple) AssignedDevicesPage(ctx context.Context, cursor string) (applebu
 	if err != nil {
 		return applebusiness.DevicePage{}, err
 	}
-	bulk, ok := api.(applebusiness.BulkReader)
+	bulk, ok := api.(devicePager)
 	if !ok {
 		return applebusiness.DevicePage{}, temporal.NewNonRetryableApplicationError(
 			"this worker's Apple Business client cannot list an MDM server's devices", ErrNotConfigured, nil)
@@ -35,6 +35,11 @@ func (a *Apple) AssignedDevicesPage(ctx context.Context, cursor string) (applebu
 		return page, classifyApple("list the devices of MDM server "+a.ServerID, err)
 	}
 	return page, nil
+}
+
+// devicePager is the part of applebusiness.BulkReader the coordinator uses: one page a call.
+type devicePager interface {
+	AssignedDevicesPage(ctx context.Context, serverID, cursor string, limit int) (applebusiness.DevicePage, error)
 }
 
 // ReadActivity reads an Apple Business activity once, whatever its status.

@@ -129,7 +129,7 @@ func (w *device) finish(ctx workflow.Context, id procedure.StepID, state, note s
 	now := workflow.Now(ctx)
 	s.State, s.EndedAt = state, &now
 	if note != "" {
-		s.Note = note
+		w.note(id, note) // after what happened while it ran: the status keeps the whole story
 	}
 	w.logger.Info("step ended", "step", id, "state", state, "note", note)
 	// Between two steps: the status says so at once; the search attributes wait for what comes

@@ -76,9 +76,11 @@ func (w *device) askApple(ctx workflow.Context, kind, why string) (AppleAnswer, 
 	runID := workflow.GetInfo(ctx).WorkflowExecution.RunID
 	w.appleRequests++ // a request's ID is new for every request of this run
 	req := AppleRequest{Kind: kind, Serial: w.status.Serial, WorkflowID: w.id, Poll: w.timing.ApplePoll,
-		RequestID: fmt.Sprintf("%s/%s/%d", runID, kind, w.appleRequests), Gather: w.timing.ApplePoll}
-	if kind == AppleUnassign {
-		req.Gather = batchGather(w.timing)
+		RequestID: fmt.Sprintf("%s/%s/%d", runID, kind, w.appleRequests), Gather: batchGather(w.timing)}
+	if kind == AppleRead && w.in.FleetID == "" {
+		// A device started on its own waits less at pre-flight; a fleet's devices gather longer,
+		// so their reads go in bulk.
+		req.Gather = w.timing.ApplePoll
 	}
 	coordinator := CoordinatorWorkflowID(w.info.AppleOrg, w.info.AppleServerID)
 	answers := workflow.GetSignalChannel(ctx, signalAppleAnswer)
@@ -102,8 +104,9 @@ func (w *device) askApple(ctx workflow.Context, kind, why string) (AppleAnswer, 
 		case a.RequestID != req.RequestID:
 			w.logger.Info("stale Apple answer ignored", "request", a.RequestID)
 		case a.Outcome == AppleBudgetWaiting && a.NextAt != nil:
-			w.waiting(ctx, step, procedure.PartyApple,
-				"waiting for Apple's request budget: next activity at "+a.NextAt.UTC().Format(time.RFC3339), "", nil)
+			why := "waiting for Apple's request budget: next activity at " + a.NextAt.UTC().Format(time.RFC3339)
+			w.note(step, why)
+			w.waiting(ctx, step, procedure.PartyApple, why, "", nil)
 			patience = max(a.NextAt.Sub(workflow.Now(ctx)), 0) + batchPatience(w.timing)
 		default:
 			return a, nil
@@ -134,7 +137,13 @@ func (w *device) requestCoordinator(ctx workflow.Context, id string, req AppleRe
 	w.logger.Info("no Apple coordinator runs: starting one", "error", err)
 	cctx := workflow.WithChildOptions(ctx, coordinatorChildOptions(id))
 	err = workflow.ExecuteChildWorkflow(cctx, AppleCoordinator, CoordinatorInput{}).GetChildWorkflowExecution().Get(ctx, nil)
-	if err != nil && !temporal.IsWorkflowExecutionAlreadyStartedError(err) {
+	switch {
+	case temporal.IsWorkflowExecutionAlreadyStartedError(err):
+		// Another device started it a moment ago: give it its first workflow task.
+		if err := workflow.Sleep(ctx, time.Second); err != nil {
+			return err
+		}
+	case err != nil:
 		return err
 	}
 	return workflow.SignalExternalWorkflow(ctx, id, "", signalAppleRequest, req).Get(ctx, nil)
