@@ -33,7 +33,9 @@ type fleetHarness struct {
 	devicesRunning, maxRunning, devicesStarted int
 }
 
-func newFleetHarness(t *testing.T) *fleetHarness { return newFleetHarnessWith(t, false, activities.WorkerInfo{}) }
+func newFleetHarness(t *testing.T) *fleetHarness {
+	return newFleetHarnessWith(t, false, activities.WorkerInfo{})
+}
 
 // newFleetHarnessWith is the fleet harness with the Apple coordinator (coordinated), or with the
 // batcher the devices used before it; info adds to the worker's settings (the Apple budget).
