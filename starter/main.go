@@ -34,6 +34,7 @@ Commands:
   event     send a device-event signal (greyed-out, checked-out, record-gone)
   cancel    cancel offboarding of one device
   fleet     retire many devices from a fleet file (fleet start|watch|report|pause|resume|cancel)
+  apple     the Apple coordinator: devices waiting for Apple, activities in flight, the request budget
 
 Run "starter <command> -h" for the flags of a command.
 Temporal: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_* (as the temporal CLI).`
@@ -82,6 +83,8 @@ func (c *cli) run(ctx context.Context, args []string) error {
 		return c.cancel(ctx, rest)
 	case "fleet":
 		return c.fleet(ctx, rest)
+	case "apple":
+		return c.apple(ctx, rest)
 	case "help", "-h", "--help":
 		fmt.Fprintln(c.stdout, usage)
 		return nil
