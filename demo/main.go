@@ -139,7 +139,11 @@ func sampleFleet(run string) []sample {
 		add("wipe, on the device (2-1)", e, true, procedure.WipeDevice, "removed", nil)
 		add("keep", e, false, "", "removed", nil)
 	}
-	add("lost mode on (keep)", "ade-restricted", false, "", "removed", func(s *simulator.DeviceSpec) { s.LostMode = true })
+	lost := func(s *simulator.DeviceSpec) { s.LostMode = true }
+	add("lost mode on (keep)", "ade-restricted", false, "", "removed", lost)
+	// Lost mode locks Settings: it is turned off before the user is told to remove the MDM profile.
+	add("lost mode on (keep, user)", "ade", false, "", "removed", lost)
+	add("lost mode on (keep, manual)", "manual", false, "", "removed", lost)
 	add("VPP license left", "manual", true, procedure.WipeConsole, "removed", func(s *simulator.DeviceSpec) { s.VPPLicenses = 3 })
 	add("certificates left", "ade", true, procedure.WipeConsole, "removed", func(s *simulator.DeviceSpec) { s.Certificates = 2 })
 	add("VPP license Apple keeps", "manual", true, procedure.WipeConsole, "vendor-support", func(s *simulator.DeviceSpec) { s.VPPStuck = true })
@@ -276,6 +280,7 @@ Where to look
   The same from the CLI:        bin/temporal workflow list --query "WaitingOn='operator'"
                                 bin/starter inbox
   One device:                   bin/starter status <serial> --history
+  Apple's budget and queue:     bin/starter apple
 `, ui, runID, ui)
 	for _, s := range fleet {
 		st := results[s.req.Serial]
