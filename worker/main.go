@@ -1,5 +1,6 @@
 // The worker process: it reads its configuration from the environment, connects to Temporal and
-// runs the offboarding workflows and activities until SIGINT or SIGTERM.
+// runs the offboarding workflows and activities until SIGINT or SIGTERM. With CODEC_KEY_FILE set,
+// its client, and so every worker on it, encrypts payloads and failure messages (docs/codec.md).
 package main
 
 import (
@@ -53,7 +54,7 @@ func run() error {
 		return err
 	}
 	logger.Info("worker running", zap.String("namespace", cfg.Temporal.Namespace), zap.String("consoleMode", cfg.Console.Mode),
-		zap.Bool("appleConfigured", cfg.Apple.Configured()))
+		zap.Bool("appleConfigured", cfg.Apple.Configured()), zap.Bool("payloadsEncrypted", cfg.Codec.Enabled()))
 	<-ctx.Done()
 	logger.Info("stopping worker")
 	stop()
