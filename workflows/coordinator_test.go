@@ -47,6 +47,46 @@ func (a *batchApple) AssignedDevicesPage(_ context.Context, server, cursor strin
 	return page, nil
 }
 
+// coordinatedFleet runs a fleet the way a server sees it once the organisation's Apple
+// coordinator runs: the coordinator is started first, then the fleet. (The test environment
+// cannot take a signal for a child workflow that has started but not yet run its first task, a
+// moment a server does not have: signals wait in its history.)
+func coordinatedFleet(ctx workflow.Context, in FleetInput) (FleetProgress, error) {
+	cctx := workflow.WithChildOptions(ctx, coordinatorChildOptions(CoordinatorWorkflowID("", fakeServer)))
+	if err := workflow.ExecuteChildWorkflow(cctx, AppleCoordinator, CoordinatorInput{}).GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+		return FleetProgress{}, err
+	}
+	if err := workflow.Sleep(ctx, time.Second); err != nil {
+		return FleetProgress{}, err
+	}
+	var p FleetProgress
+	fctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: contract.FleetWorkflowID(in.FleetID)})
+	err := workflow.ExecuteChildWorkflow(fctx, FleetRetirement, in).Get(ctx, &p)
+	return p, err
+}
+
+// runCoordinated is run with the coordinator started before the fleet.
+func (h *fleetHarness) runCoordinated(in FleetInput) (FleetProgress, error) {
+	h.t.Helper()
+	if in.FleetID == "" {
+		in.FleetID = "f1"
+	}
+	in.Confirmed = true
+	h.env.RegisterWorkflow(coordinatedFleet)
+	h.env.ExecuteWorkflow(coordinatedFleet, in)
+	if !h.env.IsWorkflowCompleted() {
+		h.t.Fatal("fleet did not complete")
+	}
+	var p FleetProgress
+	err := h.env.GetWorkflowError()
+	if err == nil {
+		if gerr := h.env.GetWorkflowResult(&p); gerr != nil {
+			h.t.Fatal(gerr)
+		}
+	}
+	return p, err
+}
+
 // appleCalls records when each Apple Business API call of the coordinator started, on the test
 // environment's clock.
 type appleCalls struct {
@@ -93,7 +133,7 @@ func TestCoordinatorUnassignsAFleetInsideTheBudget(t *testing.T) {
 	h := newFleetHarnessWith(t, true, activities.WorkerInfo{})
 	calls := watchAppleCalls(h)
 	devices := adeFleet(h, 24)
-	p, err := h.run(FleetInput{Devices: devices, Window: 24})
+	p, err := h.runCoordinated(FleetInput{Devices: devices, Window: 24})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +174,7 @@ func TestCoordinatorSendsA429dBatchAgainAfterItsRetryAfter(t *testing.T) {
 			readsBefore = calls.byType["AssignedServer"] + calls.byType["AssignedDevicesPage"]
 		}
 	})
-	p, err := h.run(FleetInput{Devices: devices, Window: 5})
+	p, err := h.runCoordinated(FleetInput{Devices: devices, Window: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +214,7 @@ func TestDeviceWaitsForApplesPostBudget(t *testing.T) {
 	// One device at a time: the second reaches §5 after the first's POST took the hour's token.
 	// A last, manual device keeps the fleet open until the second's completion has been seen.
 	slow := h.add("SLOW00001", "manual", false, func(d *fakeDevice) { d.checkInEvery = 40 })
-	p, err := h.run(FleetInput{Devices: append(devices, slow), Window: 1})
+	p, err := h.runCoordinated(FleetInput{Devices: append(devices, slow), Window: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
