@@ -17,12 +17,12 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/offboard/offboard/internal/config"
 	"github.com/offboard/offboard/internal/contract"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/offboard/offboard/internal/fleetfile"
@@ -463,8 +463,18 @@ func fleetDeviceList(ctx context.Context, tc client.Client, id string) ([]workfl
 	if err != nil {
 		return nil, fmt.Errorf("fleet %s: read the device list: %w", id, err)
 	}
+	// Read from the history, the input is as the server stores it: encrypted when CODEC_KEY_FILE
+	// is set, so it is decoded with the same keys the client uses.
+	cfg, err := config.LoadTemporal()
+	if err != nil {
+		return nil, err
+	}
+	dc, err := temporalclient.DataConverter(cfg)
+	if err != nil {
+		return nil, err
+	}
 	var in workflows.FleetDeviceListInput
-	if err := converter.GetDefaultDataConverter().FromPayloads(first.GetWorkflowExecutionStartedEventAttributes().GetInput(), &in); err != nil {
+	if err := dc.FromPayloads(first.GetWorkflowExecutionStartedEventAttributes().GetInput(), &in); err != nil {
 		return nil, fmt.Errorf("fleet %s: decode the device list: %w", id, err)
 	}
 	return in.Devices, nil
