@@ -25,7 +25,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/offboard/offboard/internal/config"
 	"github.com/offboard/offboard/internal/contract"
+	"github.com/offboard/offboard/internal/temporalclient"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
@@ -168,7 +170,14 @@ func run(args []string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
-	c, err := client.Dial(client.Options{HostPort: *address, Logger: quiet{}})
+	// The demo's client is every other Offboard client: TEMPORAL_* and CODEC_KEY_FILE from the
+	// environment (scripts/lib.sh), so it reads what the worker encrypted.
+	cfg, err := config.LoadTemporal()
+	if err != nil {
+		return err
+	}
+	cfg.Address = *address
+	c, err := temporalclient.Dial(ctx, cfg, quiet{})
 	if err != nil {
 		return fmt.Errorf("connect to Temporal at %s: %w", *address, err)
 	}

@@ -14,6 +14,7 @@
 #   DEVSERVER_PORT         gRPC port                                     (default 7233)
 #   DEVSERVER_UI_PORT      Web UI port                                   (default 8233)
 #   DEVSERVER_WAIT         seconds to wait for health                    (default 60)
+#   DEVSERVER_UI_CODEC     the Web UI's codec server endpoint            (default none)
 set -euo pipefail
 
 # Paths given in the environment are relative to the caller's directory; defaults to the repo's.
@@ -46,6 +47,7 @@ server_args() {
 		--namespace default
 		--log-level warn
 	)
+	[[ -n ${DEVSERVER_UI_CODEC:-} ]] && args+=(--ui-codec-endpoint "$DEVSERVER_UI_CODEC")
 	local sa
 	for sa in "${search_attributes[@]}"; do
 		args+=(--search-attribute "$sa=Keyword")

@@ -21,6 +21,13 @@ export NOTIFY_WEBHOOK_URL=http://$sim_addr/sim/user-inbox LOG_FORMAT=console
 time_scale=3600
 export APPLE_GET_PER_MINUTE=$((20 * time_scale)) APPLE_POST_PER_HOUR=$((10 * time_scale))
 
+# Personal data (contacts, names, notes) is encrypted before it reaches Temporal: the worker and
+# every client read the keys from CODEC_KEY_FILE; the codec server decodes for the Web UI, which
+# the dev server points at it (docs/codec.md). The token in the UI's endpoint is for this local
+# demo only.
+export CODEC_KEY_FILE=$data/codec-keys CODEC_TOKEN_FILE=$data/codec-token CODEC_LISTEN=${CODEC_LISTEN:-127.0.0.1:8234}
+export CODEC_CORS_ORIGIN=http://localhost:8233,http://127.0.0.1:8233
+
 start_worker() {
 	bin/worker >>"$data/worker.log" 2>&1 &
 	echo $! >"$data/worker.pid"
@@ -28,14 +35,19 @@ start_worker() {
 
 build_binaries() {
 	echo "Building ..."
-	go build -o bin/ ./worker ./simulator ./starter ./demo
+	go build -o bin/ ./worker ./simulator ./starter ./demo ./codec
 }
 
 # start_stack makes the secrets, then starts the dev server, the simulator and the worker.
 start_stack() {
 	bin/demo keys --dir "$data"
+	[[ -s $CODEC_KEY_FILE ]] || bin/codec keygen -file "$CODEC_KEY_FILE" >/dev/null
+	[[ -s $CODEC_TOKEN_FILE ]] || (umask 077 && od -An -N24 -tx1 /dev/urandom | tr -d ' \n' >"$CODEC_TOKEN_FILE")
+	echo "Starting the codec server on $CODEC_LISTEN (decodes payloads for the Web UI) ..."
+	bin/codec >>"$data/codec.log" 2>&1 &
+	echo $! >"$data/codec.pid"
 	echo "Starting the Temporal dev server (Web UI http://localhost:8233) ..."
-	scripts/devserver.sh start
+	DEVSERVER_UI_CODEC="http://$CODEC_LISTEN/t/$(<"$CODEC_TOKEN_FILE")" scripts/devserver.sh start
 
 	echo "Starting the simulator on $sim_addr (an hour of device time a second) ..."
 	SIM_LISTEN=$sim_addr SIM_STATE_FILE=$data/simulator.json bin/simulator --time-scale "$time_scale" >>"$data/simulator.log" 2>&1 &
@@ -53,6 +65,7 @@ start_stack() {
 stop_stack() {
 	[[ -f $data/worker.pid ]] && kill "$(cat "$data/worker.pid")" 2>/dev/null || true
 	[[ -f $data/simulator.pid ]] && kill "$(cat "$data/simulator.pid")" 2>/dev/null || true
+	[[ -f $data/codec.pid ]] && kill "$(cat "$data/codec.pid")" 2>/dev/null || true
 	wait 2>/dev/null || true
 	scripts/devserver.sh stop || true
 }
