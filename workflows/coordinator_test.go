@@ -68,23 +68,8 @@ func coordinatedFleet(ctx workflow.Context, in FleetInput) (FleetProgress, error
 // runCoordinated is run with the coordinator started before the fleet.
 func (h *fleetHarness) runCoordinated(in FleetInput) (FleetProgress, error) {
 	h.t.Helper()
-	if in.FleetID == "" {
-		in.FleetID = "f1"
-	}
-	in.Confirmed = true
 	h.env.RegisterWorkflow(coordinatedFleet)
-	h.env.ExecuteWorkflow(coordinatedFleet, in)
-	if !h.env.IsWorkflowCompleted() {
-		h.t.Fatal("fleet did not complete")
-	}
-	var p FleetProgress
-	err := h.env.GetWorkflowError()
-	if err == nil {
-		if gerr := h.env.GetWorkflowResult(&p); gerr != nil {
-			h.t.Fatal(gerr)
-		}
-	}
-	return p, err
+	return h.runAs(coordinatedFleet, func(id string) string { return "test-root-" + id }, in)
 }
 
 // appleCalls records when each Apple Business API call of the coordinator started, on the test

@@ -107,13 +107,19 @@ func (h *fleetHarness) mixed(n int) []FleetDevice {
 }
 
 func (h *fleetHarness) run(in FleetInput) (FleetProgress, error) {
+	return h.runAs(FleetRetirement, contract.FleetWorkflowID, in)
+}
+
+// runAs runs the fleet as root workflow wf, with the workflow ID id gives the fleet's ID:
+// FleetRetirement itself, or a workflow that starts it.
+func (h *fleetHarness) runAs(wf any, id func(string) string, in FleetInput) (FleetProgress, error) {
 	h.t.Helper()
 	if in.FleetID == "" {
 		in.FleetID = "f1"
 	}
 	in.Confirmed = true
-	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: contract.FleetWorkflowID(in.FleetID)})
-	h.env.ExecuteWorkflow(FleetRetirement, in)
+	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: id(in.FleetID)})
+	h.env.ExecuteWorkflow(wf, in)
 	if !h.env.IsWorkflowCompleted() {
 		h.t.Fatal("fleet did not complete")
 	}
