@@ -240,6 +240,9 @@ func runCombination(t *testing.T, i int, c oracletest.Combo) {
 		problems = append(problems, "rejected at "+obs.Step+", not at pre-flight")
 	}
 	problems = append(problems, exp.CheckEvents(events)...)
+	if os.Getenv("COMBO_DEBUG") != "" {
+		t.Logf("%s: %s; events %s", c, obs.Describe(), oracletest.Names(events))
+	}
 	if len(problems) == 0 {
 		return
 	}

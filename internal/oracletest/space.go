@@ -104,7 +104,7 @@ func (c Combo) String() string {
 	add(c.User != UserAtOnce, "user-"+c.User)
 	add(c.CheckIn != CheckInNormal, "checkin-"+c.CheckIn)
 	add(c.GreyedOut, "greyed")
-	add(c.Apple != AppleOurs, "apple-"+c.Apple)
+	add(c.ADEDevice() && c.Apple != AppleOurs, "apple-"+c.Apple)
 	add(c.Mode != Automated, c.Mode)
 	return strings.Join(parts, "/")
 }
@@ -228,14 +228,15 @@ func (s Space) Summary() string {
 }
 
 // Sample picks at least n combinations deterministically: first, for every path (with its wipe
-// method) and every caution, the first combination in generation order that has it; then a stride
-// through the rest until n are chosen. Cautions are each non-default value of a dimension.
+// method), every caution and each console mode, the first combination in generation order that
+// has them; then a stride through the rest until n are chosen. Cautions are each non-default value
+// of a dimension (and "plain", none of them).
 func (s Space) Sample(n int) []Combo {
 	cautions := []struct {
 		name string
 		has  func(Combo) bool
 	}{
-		{"plain", func(c Combo) bool { return c.String() == pathName(c) }},
+		{"plain", func(c Combo) bool { return strings.TrimSuffix(c.String(), "/"+Operator) == pathName(c) }},
 		{"lost mode", func(c Combo) bool { return c.LostMode }},
 		{"Work Smart", func(c Combo) bool { return c.WorkSmart }},
 		{"VPP left", func(c Combo) bool { return c.VPP == VPPLeft }},
@@ -247,7 +248,6 @@ func (s Space) Sample(n int) []Combo {
 		{"greyed-out", func(c Combo) bool { return c.GreyedOut }},
 		{"another server", func(c Combo) bool { return c.Apple == AppleOther }},
 		{"unassigned", func(c Combo) bool { return c.ADEDevice() && c.Apple == AppleUnassigned }},
-		{"operator", func(c Combo) bool { return c.Mode == Operator }},
 	}
 	chosen := map[Combo]bool{}
 	var out []Combo
@@ -267,11 +267,13 @@ func (s Space) Sample(n int) []Combo {
 		byPath[p] = append(byPath[p], c)
 	}
 	for _, p := range paths {
-		for _, k := range cautions {
-			for _, c := range byPath[p] {
-				if k.has(c) {
-					take(c)
-					break
+		for _, mode := range Modes {
+			for _, k := range cautions {
+				for _, c := range byPath[p] {
+					if c.Mode == mode && k.has(c) {
+						take(c)
+						break
+					}
 				}
 			}
 		}
