@@ -134,13 +134,7 @@ func TestCombinationSampleEndToEnd(t *testing.T) {
 			entries := world.Sim.Ledger(r.serial)
 			events := ledgerEvents(r.combo, entries)
 			problems := append([]string(nil), r.notes...)
-			if msg := exp.CheckOutcome(r.obs); msg != "" {
-				problems = append(problems, msg)
-			}
-			if exp.Outcome == oracletest.Rejected && r.obs.Outcome == oracletest.Rejected && r.obs.Step != oracletest.StepPreflight {
-				problems = append(problems, "rejected at "+r.obs.Step+", not at pre-flight")
-			}
-			problems = append(problems, exp.CheckEvents(events)...)
+			problems = append(problems, exp.Verify(r.obs, events)...)
 			assertLedger(t, r.serial) // no destructive command accepted twice, no hazard
 			if len(problems) == 0 {
 				return

@@ -233,13 +233,7 @@ func runCombination(t *testing.T, i int, c oracletest.Combo) {
 	for _, e := range h.world.events(serial) {
 		events = append(events, oracletest.Event{Name: e.Name, LostMode: e.LostMode, Wiped: e.Wiped})
 	}
-	if msg := exp.CheckOutcome(obs); msg != "" {
-		problems = append(problems, msg)
-	}
-	if exp.Outcome == oracletest.Rejected && obs.Outcome == oracletest.Rejected && obs.Step != oracletest.StepPreflight {
-		problems = append(problems, "rejected at "+obs.Step+", not at pre-flight")
-	}
-	problems = append(problems, exp.CheckEvents(events)...)
+	problems = append(problems, exp.Verify(obs, events)...)
 	if os.Getenv("COMBO_DEBUG") != "" {
 		t.Logf("%s: %s; events %s", c, obs.Describe(), oracletest.Names(events))
 	}

@@ -29,7 +29,7 @@ func (o Observed) Describe() string {
 	case Waiting:
 		return "waiting on " + o.Party + " at " + o.Step
 	case Rejected:
-		return "rejected (" + o.Error + ")"
+		return "rejected at " + o.Step + " (" + o.Error + ")"
 	case Removed:
 		if !o.RecordGone {
 			return "removed, but the console still has the record"
@@ -42,14 +42,14 @@ func (o Observed) Describe() string {
 	return o.Outcome
 }
 
-// Outcome checks how the run ended against the expectation; "" when it fits.
+// CheckOutcome checks how the run ended against the expectation; "" when it fits.
 func (e Expectation) CheckOutcome(o Observed) string {
 	ok := false
 	switch e.Outcome {
 	case Removed:
 		ok = o.Outcome == Removed && o.RecordGone
 	case Rejected:
-		ok = o.Outcome == Rejected && strings.Contains(o.Error, e.Reason)
+		ok = o.Outcome == Rejected && strings.Contains(o.Error, e.Reason) && o.Step == StepPreflight
 	case Waiting:
 		ok = o.Outcome == Waiting && o.Party == e.Party && (len(e.AtSteps) == 0 || slices.Contains(e.AtSteps, o.Step))
 	}
@@ -57,6 +57,28 @@ func (e Expectation) CheckOutcome(o Observed) string {
 		return ""
 	}
 	return fmt.Sprintf("outcome: observed %s, expected %s", o.Describe(), e.Describe())
+}
+
+// Verify checks a run against the expectation and its alternatives: no problems if it fits any
+// of them, else the problems against the expectation itself.
+func (e Expectation) Verify(o Observed, events []Event) []string {
+	check := func(e Expectation) []string {
+		var out []string
+		if msg := e.CheckOutcome(o); msg != "" {
+			out = append(out, msg)
+		}
+		return append(out, e.CheckEvents(events)...)
+	}
+	problems := check(e)
+	if len(problems) == 0 {
+		return nil
+	}
+	for _, alt := range e.Alternatives {
+		if len(check(alt)) == 0 {
+			return nil
+		}
+	}
+	return problems
 }
 
 // CheckEvents checks what happened to the device against the expectation and the page's rules that

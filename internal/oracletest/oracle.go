@@ -81,6 +81,8 @@ type Expectation struct {
 	NothingChanged bool
 	// Rules are the page's sentences that decided it, for a failure message.
 	Rules []string
+	// Alternatives are other runs the page allows as well (Verify accepts any of them).
+	Alternatives []Expectation
 }
 
 // Describe is the expectation in one line.
@@ -281,6 +283,14 @@ func Expect(c Combo) Expectation {
 		}
 	}
 	e := Expectation{Outcome: Removed, Rules: p.rules}
+	if c.Mode == Operator && wipeDevice(c) && c.LostMode && !c.GreyedOut {
+		// "... turns it off first (DisableLostMode ...), or, for 2-1, uses the console wipe
+		// instead": in operator mode no pre-flight refuses it, so either way is the page's.
+		alt := c
+		alt.Method = MethodConsole
+		e.Alternatives = append(e.Alternatives, Expect(alt))
+		e.Rules = append(e.Rules, `"or, for 2-1, uses the console wipe instead": the run of 2-2 is accepted as well`)
+	}
 	checkInNever, userNever := c.CheckIn == CheckInNever, c.User == UserNever
 	stop := len(p.stages)
 walk:
