@@ -243,9 +243,7 @@ func stoppedAfter(c oracletest.Combo, st workflows.DeviceStatus) time.Duration {
 		return combinationStopped
 	case st.WaitingOn != contract.WaitingOnOperator:
 		return 0
-	case c.Mode == oracletest.Automated || slices.ContainsFunc(st.Choices, func(s string) bool {
-		return s == workflows.ChoiceKeepWaiting || s == workflows.ChoiceRetry || s == workflows.ChoiceContinue
-	}):
+	case c.Mode == oracletest.Automated || oracletest.NotTheOperators(st.Choices):
 		return combinationStopped
 	}
 	return combinationDeclined

@@ -41,8 +41,7 @@ func NewPerson(api console.API, serial string) *Person {
 // Answer is what the person reports now for the step the device waits on; ok is false when they
 // have nothing to report (yet, or ever).
 func (p *Person) Answer(ctx context.Context, step, party string, choices []string) (outcome string, ok bool) {
-	if party != PartyOperator || !slices.Contains(choices, "done") ||
-		slices.ContainsFunc(choices, func(c string) bool { return c == "keep-waiting" || c == "retry" || c == "continue" }) {
+	if party != PartyOperator || !slices.Contains(choices, "done") || NotTheOperators(choices) {
 		return "", false
 	}
 	d, err := p.API.Device(ctx, p.Serial)
@@ -113,6 +112,12 @@ func (p *Person) Answer(ctx context.Context, step, party string, choices []strin
 		return "done", true
 	}
 	return "", false
+}
+
+// NotTheOperators reports whether a wait's choices are a decision the scripted operator leaves to
+// a real person: an escalation at a deadline (keep-waiting, ...), or a console refusal (retry).
+func NotTheOperators(choices []string) bool {
+	return slices.ContainsFunc(choices, func(c string) bool { return c == "keep-waiting" || c == "retry" || c == "continue" })
 }
 
 func (p *Person) key(step string) string {
