@@ -72,25 +72,5 @@ func (a *Apple) awaitBatchOnce(ctx context.Context, id string) (BatchOutcome, er
 	if err != nil {
 		return BatchOutcome{Activity: act}, err
 	}
-	out := BatchOutcome{Activity: act}
-	if act.Succeeded() || act.DownloadURL == "" {
-		return out, nil
-	}
-	reader, ok := a.API.(applebusiness.ActivityLogReader)
-	if !ok {
-		return out, nil
-	}
-	rows, err := reader.ActivityLog(ctx, act.DownloadURL)
-	if err != nil {
-		return out, classifyApple("read the log of activity "+id, err)
-	}
-	out.LogRead = true
-	for _, r := range rows {
-		if r.Succeeded() {
-			out.Succeeded = append(out.Succeeded, r.Serial)
-		} else {
-			out.Failed = append(out.Failed, r)
-		}
-	}
-	return out, nil
+	return a.ActivityLog(ctx, act)
 }

@@ -79,7 +79,7 @@ func classifyApple(what string, err error) error {
 	msg := fmt.Sprintf("%s: %s", what, ae.Error())
 	switch {
 	case ae.Status == 429:
-		return temporal.NewApplicationErrorWithOptions(msg, "RateLimited",
+		return temporal.NewApplicationErrorWithOptions(msg, ErrRateLimited,
 			temporal.ApplicationErrorOptions{NextRetryDelay: ae.RetryAfter})
 	case ae.Temporary():
 		return temporal.NewApplicationError(msg, ae.Code)

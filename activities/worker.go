@@ -11,6 +11,31 @@ type WorkerInfo struct {
 	AppleConfigured bool `json:"appleConfigured"`
 	// AppleServerID is this console's MDM server in Apple Business Manager.
 	AppleServerID string `json:"appleServerId,omitempty"`
+	// AppleOrg names the organisation's Apple Business API account (its client ID): the key of
+	// its one Apple coordinator.
+	AppleOrg string `json:"appleOrg,omitempty"`
+	// AppleGetPerMinute and ApplePostPerHour are Apple's request budget for the organisation
+	// (APPLE_GET_PER_MINUTE, APPLE_POST_PER_HOUR); 0 takes Apple's observed 20 and 10.
+	AppleGetPerMinute int `json:"appleGetPerMinute,omitempty"`
+	ApplePostPerHour  int `json:"applePostPerHour,omitempty"`
+}
+
+// Apple's observed budget: Apple publishes none; people who automate it report these.
+const (
+	DefaultAppleGetPerMinute = 20
+	DefaultApplePostPerHour  = 10
+)
+
+// AppleBudget is the organisation's budget: GETs a minute and POSTs an hour.
+func (i WorkerInfo) AppleBudget() (getPerMinute, postPerHour int) {
+	getPerMinute, postPerHour = i.AppleGetPerMinute, i.ApplePostPerHour
+	if getPerMinute <= 0 {
+		getPerMinute = DefaultAppleGetPerMinute
+	}
+	if postPerHour <= 0 {
+		postPerHour = DefaultApplePostPerHour
+	}
+	return getPerMinute, postPerHour
 }
 
 // Worker answers questions about the worker's own configuration.

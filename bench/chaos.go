@@ -83,10 +83,12 @@ func runChaos(ctx context.Context, o options, srv *testsuite.DevServer, world *s
 	if err := world.Sim.AddDevices(specs...); err != nil {
 		return err
 	}
+	c := srv.Client()
+	ab := &bench{o: o, c: c, world: world}
+	appleBefore := ab.readApple(ctx)
 	timing := benchTiming
 	timing.ApplePoll = 500 * time.Millisecond
 	id := "chaos"
-	c := srv.Client()
 	start := time.Now()
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: contract.FleetWorkflowID(id), TaskQueue: contract.TaskQueue,
@@ -155,6 +157,7 @@ func runChaos(ctx context.Context, o options, srv *testsuite.DevServer, world *s
 	fmt.Printf("Chaos: %d devices in %s, worker killed %d times; outcomes %v in %d fleet runs\n", n, took.Round(time.Second), kills, result.ByState, result.Runs)
 	fmt.Printf("  faults injected %v; Apple calls %d for %d ADE devices (%.3f a device)\n", st.Faults, st.AppleCalls, ade, float64(st.AppleCalls)/float64(max(ade, 1)))
 	fmt.Printf("  ledger: destructive commands taken on twice: %d; ADE devices not unassigned exactly once: %d; hazards: %d\n", twice, unassignOff, hazards)
+	ab.appleSince(ctx, appleBefore, devices).print(os.Stdout)
 	if result.ByState[workflows.OutcomeRemoved] != n || twice > 0 || unassignOff > 0 {
 		return fmt.Errorf("chaos: the fleet did not retire every device exactly once (see above)")
 	}

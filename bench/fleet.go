@@ -98,6 +98,8 @@ type fleetRun struct {
 	firstTask time.Duration
 	// batchWait is how long ADE devices waited for the batcher's answer (a sample): mean and max.
 	batchWait, batchWaitMax time.Duration
+	// apple is what Apple Business was asked, and how each ADE device was unassigned.
+	apple appleFigures
 }
 
 func (r fleetRun) perSecond() float64 { return float64(r.n) / r.took.Seconds() }
@@ -118,24 +120,12 @@ func (b *bench) fleet(ctx context.Context, name string, n int) (fleetRun, error)
 	b.seq++
 	prefix := fmt.Sprintf("B%02d", b.seq)
 	r := fleetRun{n: n, eventsByPath: map[string]*mean{}}
-	specs := make([]simulator.DeviceSpec, n)
-	devices := make([]workflows.FleetDevice, n)
-	for i := range n {
-		c := cells[i%len(cells)]
-		serial := fmt.Sprintf("%s%07d", prefix, i)
-		spec := simulator.DeviceSpecFor(serial, string(c.enrollment))
-		spec.CheckInEvery = simulator.Duration(envDuration("BENCH_CHECKIN_EVERY", 30*time.Second)) // simulated: a few ms real
-		spec.UserActsAfter = simulator.Duration(envDuration("BENCH_USER_ACTS_AFTER", 5*time.Second))
-		specs[i] = spec
-		devices[i] = workflows.FleetDevice{Line: i + 2, Contact: "user-" + serial + "@example.com",
-			Request: procedure.Request{Serial: serial, Enrollment: c.enrollment, Wipe: c.wipe, WipeMethod: c.method}}
-		if c.enrollment.IsADE() {
-			r.ade++
-		}
-	}
+	specs, devices, ade := benchDevices(prefix, n)
+	r.ade = ade
 	if err := b.world.Sim.AddDevices(specs...); err != nil {
 		return r, err
 	}
+	appleBefore := b.readApple(ctx)
 	before := b.world.Sim.Stats()
 	batcherBefore := b.historyLength(ctx, fmt.Sprintf("WorkflowId = '%s'", workflows.BatcherWorkflowID))
 	b.mem.resetPeak()
@@ -204,6 +194,7 @@ wait:
 			}
 		}
 	}
+	r.apple = b.appleSince(ctx, appleBefore, devices)
 	// What the simulator held for this run: the live heap before and after forgetting it.
 	withSim := liveHeapAfterGC()
 	b.world.Sim.Reset()
@@ -211,6 +202,28 @@ wait:
 		r.simShare = withSim - without
 	}
 	return r, nil
+}
+
+// benchDevices are n simulated devices cycling through the nine paths, their serials prefix
+// followed by seven digits, and how many of them are ADE devices.
+func benchDevices(prefix string, n int) ([]simulator.DeviceSpec, []workflows.FleetDevice, int) {
+	specs := make([]simulator.DeviceSpec, n)
+	devices := make([]workflows.FleetDevice, n)
+	ade := 0
+	for i := range n {
+		c := cells[i%len(cells)]
+		serial := fmt.Sprintf("%s%07d", prefix, i)
+		spec := simulator.DeviceSpecFor(serial, string(c.enrollment))
+		spec.CheckInEvery = simulator.Duration(envDuration("BENCH_CHECKIN_EVERY", 30*time.Second)) // simulated: a few ms real
+		spec.UserActsAfter = simulator.Duration(envDuration("BENCH_USER_ACTS_AFTER", 5*time.Second))
+		specs[i] = spec
+		devices[i] = workflows.FleetDevice{Line: i + 2, Contact: "user-" + serial + "@example.com",
+			Request: procedure.Request{Serial: serial, Enrollment: c.enrollment, Wipe: c.wipe, WipeMethod: c.method}}
+		if c.enrollment.IsADE() {
+			ade++
+		}
+	}
+	return specs, devices, ade
 }
 
 // finished reads how many devices of the fleet have finished.

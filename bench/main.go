@@ -50,6 +50,11 @@ type options struct {
 	autoscale   bool
 	shared      bool
 	temporalCLI string
+	// The Apple scenarios: single devices started one after another, and a fleet with them.
+	apple        bool
+	appleSingles int
+	appleFleet   int
+	appleStagger time.Duration
 }
 
 func main() {
@@ -67,6 +72,10 @@ func main() {
 	flag.IntVar(&o.actPollers, "activity-pollers", 2, "activity task pollers of each worker and task queue (the fleet's and the floor's)")
 	flag.BoolVar(&o.autoscale, "poller-autoscaling", false, "the SDK's autoscaling pollers for every worker (the fleet's and the floor's)")
 	flag.BoolVar(&o.shared, "shared-server", false, "run every measurement on one dev server (default: a fresh one for each floor and fleet run)")
+	flag.BoolVar(&o.apple, "apple", true, "also measure Apple's budget: (b) single devices started one after another, (c) a fleet and the singles at once")
+	flag.IntVar(&o.appleSingles, "apple-singles", 100, "Apple scenarios: single devices, each its own DeviceOffboarding started by the client")
+	flag.IntVar(&o.appleFleet, "apple-fleet", 300, "Apple scenarios: devices of the fleet that runs with the singles (c); the README's figures take 1000")
+	flag.DurationVar(&o.appleStagger, "apple-stagger", 300*time.Millisecond, "Apple scenarios: real time between two single devices' starts")
 	flag.IntVar(&o.pilot, "pilot", 54, "devices of the pilot fleet that measures an average device's activities (and warms up)")
 	flag.Parse()
 	for _, s := range strings.Split(*devices, ",") {
@@ -179,12 +188,20 @@ func run(o options) error {
 			for _, h := range f.hazardsSeen {
 				fmt.Printf("  hazard: %s\n", h)
 			}
+			f.apple.print(os.Stdout)
 			fmt.Println()
 			r.fleets = append(r.fleets, f)
 		}
 		results = append(results, r)
 	}
+	var scenarios []appleScenario
+	if o.apple {
+		if scenarios, err = b.appleScenarios(ctx); err != nil {
+			return err
+		}
+	}
 	report(os.Stdout, o, activities, results)
+	appleReport(os.Stdout, o, results, scenarios)
 	return nil
 }
 

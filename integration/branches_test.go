@@ -51,13 +51,20 @@ func TestCautionsAndBranchesEndToEnd(t *testing.T) {
 		mutate  func(*simulator.DeviceSpec)
 		steps   []procedure.StepID // must end done
 		history string
+		ordered bool // the steps run one after the other, in this order
 	}{
-		{"lost mode, keep", "ade-restricted", false, func(s *simulator.DeviceSpec) { s.LostMode = true },
-			[]procedure.StepID{procedure.DisableLostMode, procedure.DeleteManagedRecord}, "branch-lost-mode"},
 		{"VPP license left", "manual", true, func(s *simulator.DeviceSpec) { s.VPPLicenses = 3 },
-			[]procedure.StepID{procedure.RefreshLicenseCounts, procedure.RevokeVPPLicenses, procedure.DeleteGreyedOutRecord}, "branch-vpp-left"},
+			[]procedure.StepID{procedure.RefreshLicenseCounts, procedure.RevokeVPPLicenses, procedure.DeleteGreyedOutRecord}, "branch-vpp-left", false},
 		{"certificates left", "ade", true, func(s *simulator.DeviceSpec) { s.Certificates = 2; s.VPPLicenses = 0 },
-			[]procedure.StepID{procedure.RemoveCertificates, procedure.DeleteGreyedOutRecord}, "branch-certificates-left"},
+			[]procedure.StepID{procedure.RemoveCertificates, procedure.DeleteGreyedOutRecord}, "branch-certificates-left", false},
+		// From plan-order-after-preflight version 1, lost mode found at pre-flight is turned off
+		// where the plan puts it: before the user's step, or before the delete of 4-1.
+		{"lost mode, keep/ade", "ade", false, func(s *simulator.DeviceSpec) { s.LostMode = true },
+			[]procedure.StepID{procedure.DisableLostMode, procedure.UserRemoveMDMProfile, procedure.DeleteGreyedOutRecord}, "branch-lost-mode-keep-ade-v1", true},
+		{"lost mode, keep/manual", "manual", false, func(s *simulator.DeviceSpec) { s.LostMode = true },
+			[]procedure.StepID{procedure.DisableLostMode, procedure.UserRemoveMDMProfile, procedure.DeleteGreyedOutRecord}, "branch-lost-mode-keep-manual-v1", true},
+		{"lost mode, keep/ade-restricted", "ade-restricted", false, func(s *simulator.DeviceSpec) { s.LostMode = true },
+			[]procedure.StepID{procedure.DisableLostMode, procedure.DeleteManagedRecord}, "branch-lost-mode-keep-ade-restricted-v1", true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -72,9 +79,32 @@ func TestCautionsAndBranchesEndToEnd(t *testing.T) {
 					t.Errorf("%s: %s", id, stateOf(res, id))
 				}
 			}
+			if tc.ordered {
+				assertInOrder(t, res, tc.steps)
+			}
+			for _, e := range world.Sim.Ledger(serial) {
+				if e.Source == simulator.SourceUser && e.Outcome == simulator.OutcomeRefused {
+					t.Errorf("%s: the device's user could not %s (%s): %s", serial, e.Kind, e.Code, e.Detail)
+				}
+			}
 			assertLedger(t, serial)
 			saveHistory(t, run.GetID(), tc.history)
 		})
+	}
+}
+
+// assertInOrder checks that each step ended before the next one began.
+func assertInOrder(t *testing.T, res workflows.DeviceResult, ids []procedure.StepID) {
+	t.Helper()
+	byID := map[procedure.StepID]workflows.StepStatus{}
+	for _, s := range res.Steps {
+		byID[s.ID] = s
+	}
+	for i := 1; i < len(ids); i++ {
+		prev, next := byID[ids[i-1]], byID[ids[i]]
+		if prev.EndedAt == nil || next.StartedAt == nil || next.StartedAt.Before(*prev.EndedAt) {
+			t.Errorf("%s must end before %s starts: %s ended %v, %s started %v", ids[i-1], ids[i], ids[i-1], prev.EndedAt, ids[i], next.StartedAt)
+		}
 	}
 }
 

@@ -156,7 +156,12 @@ func TestMatrixEndToEnd(t *testing.T) {
 				t.Errorf("%s: %s accepted %d times, want 1", names[serial], kind, counts[kind])
 			}
 		}
-		saveHistory(t, run.GetID(), "path-"+strings.ReplaceAll(names[serial], "/", "-"))
+		name := "path-" + strings.ReplaceAll(names[serial], "/", "-")
+		saveHistory(t, run.GetID(), name)
+		if c.enrollment != "manual" {
+			// ADE devices reach Apple through the coordinator since apple-coordinator v1.
+			saveHistory(t, run.GetID(), name+"-coordinated")
+		}
 	}
 }
 
@@ -184,10 +189,19 @@ func TestDuplicateStartIsRefused(t *testing.T) {
 	}
 }
 
-// saveHistory writes a finished workflow's history for the replay test when -update-histories is set.
+// saveHistory writes a finished workflow's history for the replay test when -update-histories is
+// set and no history of that name is committed yet.
 func saveHistory(t *testing.T, workflowID, name string) {
 	t.Helper()
 	if !*updateHistories {
+		return
+	}
+	// A committed history is a promise to running workflows: it is written once and never
+	// re-recorded. A change to a workflow's commands goes behind workflow.GetVersion and gets a
+	// history of its own, under a new name.
+	file := filepath.Join("..", "workflows", "testdata", "histories", name+".json")
+	if _, err := os.Stat(file); err == nil {
+		t.Logf("history %s is committed already: kept as it is (never re-recorded)", file)
 		return
 	}
 	iter := tc.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
@@ -207,7 +221,7 @@ func saveHistory(t *testing.T, workflowID, name string) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, name+".json"), b, 0o644); err != nil {
+	if err := os.WriteFile(file, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

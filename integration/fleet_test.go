@@ -206,10 +206,11 @@ func TestFleetEndToEnd(t *testing.T) {
 
 	saveFleetHistory(t, contract.FleetWorkflowID(fleetID), "fleet-retirement")
 	saveFleetHistory(t, workflows.FleetDeviceListID(fleetID), "fleet-device-list")
-	saveFleetHistory(t, workflows.BatcherWorkflowID, "apple-unassign-batcher")
+	cfg := world.WorkerConfig()
+	saveFleetHistory(t, workflows.CoordinatorWorkflowID(cfg.Apple.ClientID, cfg.Apple.ServerID), "apple-coordinator")
 	for _, r := range rows {
 		if r.Request.Enrollment == procedure.ADE && r.Request.Wipe {
-			saveHistory(t, contract.DeviceWorkflowID(r.Request.Serial), "fleet-wipe-ade-batched")
+			saveHistory(t, contract.DeviceWorkflowID(r.Request.Serial), "fleet-wipe-ade-coordinated")
 			break
 		}
 	}

@@ -15,6 +15,11 @@ export CONSOLE_URL=http://$sim_addr CONSOLE_TOKEN_FILE=$data/console-token CONSO
 export APPLE_CLIENT_ID=BUSINESSAPI.offboard-demo APPLE_KEY_ID=demo-key APPLE_PRIVATE_KEY_FILE=$data/apple-key.pem
 export APPLE_SERVER_ID=SIMULATED-MDM-SERVER APPLE_API_URL=http://$sim_addr APPLE_TOKEN_URL=http://$sim_addr/auth/oauth2/token
 export NOTIFY_WEBHOOK_URL=http://$sim_addr/sim/user-inbox LOG_FORMAT=console
+# The simulator runs an hour of device time a second and enforces Apple's budget (20 GETs a
+# minute, 10 POSTs an hour) in its own time; the worker's Apple coordinator keeps the same budget
+# in real time, so it is scaled the same way. Against the real Apple, leave both unset.
+time_scale=3600
+export APPLE_GET_PER_MINUTE=$((20 * time_scale)) APPLE_POST_PER_HOUR=$((10 * time_scale))
 
 start_worker() {
 	bin/worker >>"$data/worker.log" 2>&1 &
@@ -33,7 +38,7 @@ start_stack() {
 	scripts/devserver.sh start
 
 	echo "Starting the simulator on $sim_addr (an hour of device time a second) ..."
-	SIM_LISTEN=$sim_addr SIM_STATE_FILE=$data/simulator.json bin/simulator --time-scale 3600 >>"$data/simulator.log" 2>&1 &
+	SIM_LISTEN=$sim_addr SIM_STATE_FILE=$data/simulator.json bin/simulator --time-scale "$time_scale" >>"$data/simulator.log" 2>&1 &
 	echo $! >"$data/simulator.pid"
 	for _ in $(seq 50); do
 		(exec 3<>"/dev/tcp/${sim_addr%:*}/${sim_addr##*:}") 2>/dev/null && break

@@ -12,6 +12,8 @@
 //	--time-scale          SIM_TIME_SCALE             3600 (an hour of device time per second)
 //	--state-file          SIM_STATE_FILE             (none: state in memory only)
 //	--seed                SIM_SEED                   a JSON file of device specs to add at start
+//	--apple-get-per-minute  SIM_APPLE_GET_PER_MINUTE 20 (Apple's GET budget per simulated minute; 0: off)
+//	--apple-post-per-hour   SIM_APPLE_POST_PER_HOUR  10 (Apple's POST budget per simulated hour; 0: off)
 package main
 
 import (
@@ -54,6 +56,7 @@ type options struct {
 	listen, tokenFile, clientID, keyID, publicKeyFile, privateKeyFile, serverID, stateFile, seed string
 	timeScale                                                                                    float64
 	activityDelay, deleteDelay, reappearAfter                                                    time.Duration
+	appleGetPerMinute, applePostPerHour                                                          int
 }
 
 func parseFlags() (options, error) {
@@ -75,8 +78,41 @@ func parseFlags() (options, error) {
 	flag.DurationVar(&o.activityDelay, "activity-delay", simulator.DefaultActivityDelay, "simulated time an Apple activity stays IN_PROGRESS")
 	flag.DurationVar(&o.deleteDelay, "delete-delay", simulator.DefaultDeleteDelay, "simulated time a deleted record keeps answering")
 	flag.DurationVar(&o.reappearAfter, "reappear-after", simulator.DefaultReappearAfter, "simulated time after which a deleted, still-assigned ADE device reappears as pre-registered")
+	getBudget, err := envInt("SIM_APPLE_GET_PER_MINUTE", simulator.DefaultAppleGetPerMinute)
+	if err != nil {
+		return o, err
+	}
+	postBudget, err := envInt("SIM_APPLE_POST_PER_HOUR", simulator.DefaultApplePostPerHour)
+	if err != nil {
+		return o, err
+	}
+	flag.IntVar(&o.appleGetPerMinute, "apple-get-per-minute", getBudget, "Apple Business API GET requests allowed per simulated minute before 429 (0: no limit)")
+	flag.IntVar(&o.applePostPerHour, "apple-post-per-hour", postBudget, "Apple Business API POST requests allowed per simulated hour before 429 (0: no limit)")
 	flag.Parse()
+	if o.appleGetPerMinute < 0 || o.applePostPerHour < 0 {
+		return o, errors.New("--apple-get-per-minute and --apple-post-per-hour cannot be negative (0 turns the budget off)")
+	}
 	return o, nil
+}
+
+// appleBudget turns a budget flag (0: off) into the Config field (0: the default, negative: off).
+func appleBudget(n int) int {
+	if n == 0 {
+		return simulator.AppleBudgetOff
+	}
+	return n
+}
+
+func envInt(name string, def int) (int, error) {
+	v := envOr("", name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", name, err)
+	}
+	return n, nil
 }
 
 func run(log *zap.Logger) error {
@@ -99,6 +135,7 @@ func run(log *zap.Logger) error {
 		ConsoleToken: token, AppleClientID: o.clientID, AppleKeyID: o.keyID, ApplePublicKey: pub,
 		AppleServerID: o.serverID, TimeScale: o.timeScale, StateFile: o.stateFile,
 		ActivityDelay: o.activityDelay, DeleteDelay: o.deleteDelay, ReappearAfter: o.reappearAfter,
+		AppleGetPerMinute: appleBudget(o.appleGetPerMinute), ApplePostPerHour: appleBudget(o.applePostPerHour),
 		Logger: log,
 	})
 	if err != nil {
@@ -119,6 +156,7 @@ func run(log *zap.Logger) error {
 	}
 	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	log.Info("simulator listening", zap.String("addr", ln.Addr().String()), zap.Float64("timeScale", o.timeScale),
+		zap.Int("appleGetPerMinute", o.appleGetPerMinute), zap.Int("applePostPerHour", o.applePostPerHour),
 		zap.String("stateFile", o.stateFile), zap.String("appleServerID", o.serverID), zap.Time("simNow", sim.Now()))
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

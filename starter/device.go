@@ -64,8 +64,7 @@ func (c *cli) start(ctx context.Context, args []string) error {
 	run, err := tc.ExecuteWorkflow(ctx, deviceStartOptions(serial, plan.Path, ""), contract.DeviceWorkflowType, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
-		return fmt.Errorf("device %s is already being offboarded (workflow %s): see `starter status %s`; a device is never offboarded twice at once",
-			serial, contract.DeviceWorkflowID(serial), serial)
+		return alreadyStarted(ctx, tc, serial)
 	}
 	if err != nil {
 		return fmt.Errorf("device %s: start: %w", serial, err)
@@ -79,6 +78,20 @@ func (c *cli) start(ctx context.Context, args []string) error {
 	err = run.Get(ctx, &res)
 	fmt.Fprintf(c.stdout, "device %s: %s\n", serial, res.Outcome)
 	return err
+}
+
+// alreadyStarted says why a device's start was refused: it is being offboarded now, or its last
+// run removed it (a removed device is not offboarded again).
+func alreadyStarted(ctx context.Context, tc client.Client, serial string) error {
+	id := contract.DeviceWorkflowID(serial)
+	d, err := tc.DescribeWorkflowExecution(ctx, id, "")
+	if err == nil && d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+		closed := d.GetWorkflowExecutionInfo().GetCloseTime().AsTime().Format(time.RFC3339)
+		return fmt.Errorf("device %s was already removed (workflow %s completed %s): nothing was started; see `starter status %s`",
+			serial, id, closed, serial)
+	}
+	return fmt.Errorf("device %s is already being offboarded (workflow %s): see `starter status %s`; a device is never offboarded twice at once",
+		serial, id, serial)
 }
 
 // deviceStartOptions are the options every caller uses to start a device: the workflow ID is the

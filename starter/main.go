@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 
 	"github.com/offboard/offboard/internal/config"
@@ -33,6 +34,7 @@ Commands:
   event     send a device-event signal (greyed-out, checked-out, record-gone)
   cancel    cancel offboarding of one device
   fleet     retire many devices from a fleet file (fleet start|watch|report|pause|resume|cancel)
+  apple     the Apple coordinator: devices waiting for Apple, activities in flight, the request budget
 
 Run "starter <command> -h" for the flags of a command.
 Temporal: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_* (as the temporal CLI).`
@@ -50,7 +52,7 @@ func main() {
 	c := &cli{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin, dial: dialFromEnv}
 	if err := c.run(ctx, os.Args[1:]); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "starter:", err)
+			fmt.Fprintln(os.Stderr, "starter:", message(err))
 		}
 		os.Exit(2)
 	}
@@ -81,6 +83,8 @@ func (c *cli) run(ctx context.Context, args []string) error {
 		return c.cancel(ctx, rest)
 	case "fleet":
 		return c.fleet(ctx, rest)
+	case "apple":
+		return c.apple(ctx, rest)
 	case "help", "-h", "--help":
 		fmt.Fprintln(c.stdout, usage)
 		return nil
@@ -102,6 +106,21 @@ func dialFromEnv(ctx context.Context) (client.Client, error) {
 		return nil, fmt.Errorf("connect to Temporal at %s (TEMPORAL_ADDRESS): %w", cfg.Address, err)
 	}
 	return c, nil
+}
+
+// message is an error as a person should read it: its own words, without the SDK's decoration
+// ("workflow execution error (type: …)", "(type: Rejected, retryable: false)").
+func message(err error) string {
+	text := err.Error()
+	var wee *temporal.WorkflowExecutionError
+	if errors.As(err, &wee) && wee.Unwrap() != nil {
+		text = strings.Replace(text, wee.Error(), message(wee.Unwrap()), 1)
+	}
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		text = strings.Replace(text, app.Error(), app.Message(), 1)
+	}
+	return text
 }
 
 func envOr(name, def string) string {

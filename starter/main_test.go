@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 )
 
 func testCLI(stdin string) (*cli, *bytes.Buffer, *bytes.Buffer) {
@@ -94,5 +96,16 @@ func TestPlainTextUndoesMarkdown(t *testing.T) {
 	got := plainText(`**Now:** click \[ デバイスの初期化 \] \(Erase\) &nbsp;`)
 	if got != "Now: click [ デバイスの初期化 ] (Erase) " {
 		t.Errorf("plainText = %q", got)
+	}
+}
+
+// A refusal reads as the workflow wrote it, without the SDK's decoration.
+func TestMessageDropsTheSDKsDecoration(t *testing.T) {
+	inner := temporal.NewNonRetryableApplicationError("device F2LXK0A1HG7J does not fit path keep/ade: …; nothing was changed", "Rejected", nil)
+	for _, err := range []error{inner, fmt.Errorf("device F2LXK0A1HG7J: start: %w", inner)} {
+		got := message(err)
+		if strings.Contains(got, "type: Rejected") || strings.Contains(got, "retryable") || !strings.Contains(got, "nothing was changed") {
+			t.Errorf("message(%v) = %q", err, got)
+		}
 	}
 }

@@ -22,9 +22,14 @@ type batchApple struct {
 	postFail    int // POSTs that take effect and then answer 503
 	// refuseBatches: a POST of more than one device is refused (409) and changes nothing.
 	refuseBatches bool
-	posts         [][]string
-	calls         map[string]int
-	unassigned    map[string]int // serial → activities that named it
+	// pageSize is the page of the server's device list (0: Apple's largest, 1,000).
+	pageSize int
+	// rateLimitPosts: the next POSTs are answered 429 with retryAfter, and create nothing.
+	rateLimitPosts int
+	retryAfter     time.Duration
+	posts          [][]string
+	calls          map[string]int
+	unassigned     map[string]int // serial → activities that named it
 }
 
 type batchAct struct {
@@ -50,6 +55,10 @@ func (a *batchApple) UnassignDevices(_ context.Context, serials []string) (apple
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.calls["post"]++
+	if a.rateLimitPosts > 0 {
+		a.rateLimitPosts--
+		return applebusiness.Activity{}, &applebusiness.APIError{Status: 429, Code: "RATE_LIMIT_EXCEEDED", Title: "too many requests", RetryAfter: a.retryAfter}
+	}
 	if a.refuseBatches && len(serials) > 1 {
 		return applebusiness.Activity{}, &applebusiness.APIError{Status: 409, Code: "ENTITY_ERROR", Title: "refused"}
 	}

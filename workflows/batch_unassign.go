@@ -9,7 +9,6 @@ import (
 	"github.com/offboard/offboard/internal/contract"
 
 	"go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/offboard/offboard/activities"
@@ -372,39 +371,8 @@ func (b *batcher) answerAll(ctx workflow.Context, batch *UnassignBatch, result f
 		}
 		in.Signals = append(in.Signals, activities.Signal{WorkflowID: r.WorkflowID, Arg: arg})
 	}
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		TaskQueue: contract.BatcherTaskQueue, StartToCloseTimeout: time.Minute,
-		Summary: fmt.Sprintf("tell %d devices their unassign result", len(in.Signals)),
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 5,
-			NonRetryableErrorTypes: []string{activities.ErrNotConfigured}},
-	})
-	var report activities.SendReport
-	err := workflow.ExecuteActivity(actx, signalActs.SignalWorkflows, in).Get(ctx, &report)
-	switch {
-	case activities.IsType(err, activities.ErrNotConfigured):
-		// A worker without a Temporal client for the activity: the batcher signals each device.
-		b.signalEach(ctx, in)
-	case err != nil:
-		// The devices ask again once their patience runs out; the batcher never takes one twice.
-		b.logger.Warn("devices not told their unassign result: they will ask again", "devices", len(in.Signals), "error", err)
-	case len(report.Gone) > 0:
-		// Gone (cancelled, or finished another way): nothing waits for these answers.
-		b.logger.Warn("devices gone before their unassign result", "workflows", report.Gone)
-	}
+	sendSignals(ctx, b.logger, in)
 	b.inflight = slices.DeleteFunc(b.inflight, func(x *UnassignBatch) bool { return x == batch })
-}
-
-// signalEach sends the answers from the workflow itself, one signal a device.
-func (b *batcher) signalEach(ctx workflow.Context, in activities.SendInput) {
-	futures := make([]workflow.Future, len(in.Signals))
-	for i, sig := range in.Signals {
-		futures[i] = workflow.SignalExternalWorkflow(ctx, sig.WorkflowID, "", in.Name, sig.Arg)
-	}
-	for i, f := range futures {
-		if err := f.Get(ctx, nil); err != nil {
-			b.logger.Warn("device not told its unassign result", "workflow", in.Signals[i].WorkflowID, "error", err)
-		}
-	}
 }
 
 // ambiguousSettle is how long a batch whose POST got no clear answer waits before its devices read

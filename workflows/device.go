@@ -6,13 +6,12 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/offboard/offboard/internal/contract"
-
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/offboard/offboard/activities"
+	"github.com/offboard/offboard/internal/contract"
 	"github.com/offboard/offboard/internal/procedure"
 )
 
@@ -26,22 +25,21 @@ var (
 )
 
 // device is one DeviceOffboarding run: its input, its plan and everything the status query shows.
+// The status is the state: what a step did is read from it, not mirrored in flags beside it.
 type device struct {
 	in     DeviceInput
 	id     string // workflow ID, the base of every idempotency key
 	timing Timing
 	logger log.Logger
 
-	info   activities.WorkerInfo
-	mode   string
-	plan   procedure.Result
-	fit    procedure.Fit
-	status DeviceStatus
-
-	restrictionsProfiles []string
+	info activities.WorkerInfo
+	// alreadyGreyedOut: pre-flight found the record greyed-out, so the steps before it happened.
+	alreadyGreyedOut     bool
+	restrictionsProfiles []string // read at pre-flight: what remove-restrictions-profile removes
 	rounds               map[procedure.StepID]int
-	deleteManaged        bool // an operator chose to delete the managed record of a device that never came back
-	wiped                bool // the path erased the device: lost mode no longer matters at the delete
+	appleRequests        int // requests this run sent the Apple coordinator
+
+	status DeviceStatus
 
 	pending *StepReport      // a person's report, taken by the step that waits on it
 	wake    workflow.Channel // a signal or a report: a waiting step checks again now
@@ -53,7 +51,7 @@ type device struct {
 func DeviceOffboarding(ctx workflow.Context, in DeviceInput) (DeviceResult, error) {
 	w, err := newDevice(ctx, in)
 	if err != nil {
-		return DeviceResult{Serial: in.Request.Serial, Outcome: OutcomeRejected, Error: err.Error()}, err
+		return DeviceResult{Serial: in.Request.Serial, Outcome: OutcomeRejected, Error: errMessage(err)}, err
 	}
 	return w.run(ctx)
 }
@@ -76,7 +74,8 @@ func newDevice(ctx workflow.Context, in DeviceInput) (*device, error) {
 	}
 	w.in.Request.Serial = serial
 	w.logger = log.With(workflow.GetLogger(ctx), "serial", serial)
-	w.status = DeviceStatus{Serial: serial, FleetID: in.FleetID, Outcome: OutcomeRunning, WaitingOn: procedure.PartyNone}
+	w.status = DeviceStatus{Serial: serial, FleetID: in.FleetID, Outcome: OutcomeRunning, WaitingOn: procedure.PartyNone,
+		ConsoleMode: in.ConsoleMode}
 	if want := contract.DeviceWorkflowID(serial); w.id != want {
 		return nil, rejected(fmt.Sprintf("device %s: start it with workflow ID %s, the lock that keeps a device from being offboarded twice", serial, want))
 	}
@@ -88,9 +87,8 @@ func newDevice(ctx workflow.Context, in DeviceInput) (*device, error) {
 		return nil, rejected(fmt.Sprintf("device %s: path %s deletes the device record (and wipes it on a wipe path): "+
 			"confirm by typing the serial, or pass --yes", serial, plan.Path))
 	}
-	w.mode = in.ConsoleMode
-	if w.mode != "" && w.mode != contract.ModeAutomated && w.mode != contract.ModeOperator {
-		return nil, rejected(fmt.Sprintf("device %s: console mode %q: use automated or operator", serial, w.mode))
+	if m := in.ConsoleMode; m != "" && m != contract.ModeAutomated && m != contract.ModeOperator {
+		return nil, rejected(fmt.Sprintf("device %s: console mode %q: use automated or operator", serial, m))
 	}
 	w.setPlan(plan)
 	if err := w.register(ctx); err != nil {
@@ -99,9 +97,14 @@ func newDevice(ctx workflow.Context, in DeviceInput) (*device, error) {
 	return w, nil
 }
 
+// rejected is the error that ends a device's workflow for good: its message is the whole story
+// (what happened to which device, what to do), so callers print it as it is.
 func rejected(msg string) error {
 	return temporal.NewNonRetryableApplicationError(msg, "Rejected", nil)
 }
+
+// operatorMode reports whether a person carries out the console steps (CLOMO PANEL by hand).
+func (w *device) operatorMode() bool { return w.status.ConsoleMode == contract.ModeOperator }
 
 // register installs the status query, the complete-step update and the device-event signal.
 func (w *device) register(ctx workflow.Context) error {
@@ -146,7 +149,7 @@ func (w *device) validateReport(r StepReport) error {
 		return fmt.Errorf("device %s is not waiting on step %q: it waits on %s", w.status.Serial, r.Step, waitingOn)
 	case !slices.Contains(w.status.Choices, r.Outcome):
 		return fmt.Errorf("outcome %q is not one step %s accepts: use %s", r.Outcome, r.Step, strings.Join(w.status.Choices, ", "))
-	case r.Outcome == ChoiceDeleteAnyway && r.Confirm != "YES":
+	case r.Outcome == procedure.ChoiceDeleteAnyway && r.Confirm != "YES":
 		return fmt.Errorf("delete-anyway deletes the managed record of %s, which keeps its MDM profile: confirm with \"YES\" (--confirm YES)", w.status.Serial)
 	}
 	return nil
@@ -171,11 +174,14 @@ func (w *device) takeReport(id procedure.StepID) *StepReport {
 	return r
 }
 
-// run is the business sequence: pre-flight, then the plan, step by step.
+// run is the business story: pre-flight, then every step of the plan from the step table
+// (steps.go), the steps a branch inserts included; then the outcome.
 func (w *device) run(ctx workflow.Context) (DeviceResult, error) {
-	err := w.preflight(ctx)
-	if err == nil {
-		err = w.runPlan(ctx)
+	err := w.runStep(ctx, procedure.Preflight)
+	for i := 0; err == nil && i < len(w.status.Steps); i++ {
+		if s := w.status.Steps[i]; s.State != StateDone && s.State != StateSkipped {
+			err = w.runStep(ctx, s.ID)
+		}
 	}
 	switch {
 	case err == nil:
@@ -187,7 +193,8 @@ func (w *device) run(ctx workflow.Context) (DeviceResult, error) {
 		}
 		err = temporal.NewCanceledError("offboarding of " + w.status.Serial + " cancelled")
 	default:
-		w.status.Outcome, w.status.Error = OutcomeRejected, err.Error()
+		w.status.Outcome, w.status.Error = OutcomeRejected, errMessage(err)
+		err = rejected(w.status.Error)
 	}
 	ctx, _ = workflow.NewDisconnectedContext(ctx)
 	w.setCurrent(ctx, "", procedure.PartyNone, "", "", nil)
@@ -200,144 +207,6 @@ func (w *device) run(ctx workflow.Context) (DeviceResult, error) {
 func (w *device) result() DeviceResult {
 	return DeviceResult{Serial: w.status.Serial, Path: w.status.Path, Outcome: w.status.Outcome,
 		Warnings: w.status.Warnings, Steps: w.status.Steps, Error: w.status.Error}
-}
-
-// preflight reads the console and Apple Business Manager and checks they fit the request before
-// anything destructive happens.
-func (w *device) preflight(ctx workflow.Context) error {
-	serial := w.status.Serial
-	w.begin(ctx, procedure.Preflight, procedure.PartyConsole, "reading the console and Apple Business Manager")
-	if err := workflow.ExecuteActivity(callOptions(ctx, contract.TaskQueue, "worker capabilities"), workerActs.Describe).Get(ctx, &w.info); err != nil {
-		return err
-	}
-	if w.mode == "" {
-		w.mode = w.info.ConsoleMode
-	}
-	w.status.ConsoleMode = w.mode
-	facts := procedure.Facts{}
-	if w.mode == contract.ModeAutomated {
-		var d consoleDevice
-		err := workflow.ExecuteActivity(callOptions(ctx, contract.ConsoleTaskQueue, "pre-flight: read "+serial), consoleActs.ReadDevice, serial).Get(ctx, &d)
-		if err != nil {
-			return w.fail(ctx, procedure.Preflight, preflightError(serial, err))
-		}
-		facts.ConsoleRead, facts.Status, facts.ADE, facts.MDMProfileRemovable = true, d.Status, d.ADE, d.MDMProfileRemovable
-		facts.Supervised, facts.LostMode, facts.WorkSmart = d.Supervised, d.LostMode, d.WorkSmart
-		for _, p := range d.Profiles {
-			if p.Kind == "restrictions" {
-				w.restrictionsProfiles = append(w.restrictionsProfiles, p.ID)
-			}
-		}
-	}
-	// A fleet's device (batched()) skips this read: see batch_device.go.
-	if w.in.Request.Enrollment.IsADE() && w.info.AppleConfigured && !w.batched() {
-		var a activities.Assignment
-		if err := workflow.ExecuteActivity(callOptions(ctx, contract.AppleTaskQueue, "pre-flight: Apple assignment of "+serial), appleActs.AssignedServer, serial).Get(ctx, &a); err != nil {
-			return w.fail(ctx, procedure.Preflight, preflightError(serial, err))
-		}
-		facts.AppleRead, facts.AppleAssigned, facts.AppleServerID, facts.OurAppleServer = true, a.Assigned, a.ServerID, w.info.AppleServerID
-	}
-	fit, err := procedure.CheckFacts(w.in.Request, facts)
-	if err != nil {
-		return w.fail(ctx, procedure.Preflight, err)
-	}
-	w.fit = fit
-	w.setPlan(fit.Plan)
-	w.finish(ctx, procedure.Preflight, StateDone, describeFacts(facts, fit))
-	return nil
-}
-
-func preflightError(serial string, err error) error {
-	if activities.IsType(err, activities.ErrRecordGone) {
-		return fmt.Errorf("device %s: the console has no record with this serial: check the serial in CLOMO PANEL (Devices); nothing was changed", serial)
-	}
-	return fmt.Errorf("device %s: pre-flight could not read the facts: %w", serial, err)
-}
-
-func describeFacts(f procedure.Facts, fit procedure.Fit) string {
-	var parts []string
-	if f.ConsoleRead {
-		parts = append(parts, fmt.Sprintf("console: %s, ADE %t, lost mode %t, Work Smart %t", f.Status, f.ADE, f.LostMode, f.WorkSmart))
-	} else {
-		parts = append(parts, "console not read (operator mode)")
-	}
-	if f.AppleRead {
-		parts = append(parts, fmt.Sprintf("Apple: assigned %t", f.AppleAssigned))
-	}
-	if fit.AlreadyGreyedOut {
-		parts = append(parts, "already greyed-out")
-	}
-	return strings.Join(parts, "; ")
-}
-
-// fail ends a step as failed and returns the error that ends the workflow.
-func (w *device) fail(ctx workflow.Context, id procedure.StepID, err error) error {
-	if temporal.IsCanceledError(err) {
-		return err
-	}
-	w.finish(ctx, id, StateFailed, err.Error())
-	return rejected(err.Error())
-}
-
-// runPlan carries out the steps after pre-flight, in the order the status shows them: the plan,
-// with the steps a branch or an operator's choice inserted where they run.
-func (w *device) runPlan(ctx workflow.Context) error {
-	for i := 0; i < len(w.status.Steps); i++ {
-		id := w.status.Steps[i].ID
-		if w.step(id).State == StateDone || w.step(id).State == StateSkipped {
-			continue
-		}
-		if w.fit.AlreadyGreyedOut && beforeGreyedOut(id) {
-			w.finish(ctx, id, StateSkipped, "the console already showed the device greyed-out at pre-flight")
-			continue
-		}
-		if err := w.runStep(ctx, id); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func beforeGreyedOut(id procedure.StepID) bool {
-	switch id {
-	case procedure.RemoveRestrictionsProfile, procedure.UserWipe, procedure.ConsoleWipe, procedure.RemoveProfiles,
-		procedure.UserRemoveMDMProfile, procedure.AwaitGreyedOut:
-		return true
-	}
-	return false
-}
-
-func (w *device) runStep(ctx workflow.Context, id procedure.StepID) error {
-	switch id {
-	case procedure.RemoveRestrictionsProfile:
-		if w.mode == contract.ModeAutomated && len(w.restrictionsProfiles) == 0 {
-			w.finish(ctx, id, StateSkipped, "no restrictions profile (制限設定プロファイル) is installed")
-			return nil
-		}
-		return w.consoleCommand(ctx, id, removeProfileRequest(w.restrictionsProfiles), true)
-	case procedure.RemoveProfiles:
-		// Before a delete of the managed record (keep/ade-restricted) the profiles must be gone
-		// first; on the other paths the user's removal of the MDM profile (3-2) removes them anyway,
-		// so the user is told at once rather than after a check-in.
-		return w.consoleCommand(ctx, id, removeProfileRequest(nil), w.plan.Has(procedure.DeleteManagedRecord))
-	case procedure.DisableLostMode:
-		return w.disableLostMode(ctx)
-	case procedure.ConsoleWipe:
-		w.wiped = true
-		return w.consoleCommand(ctx, id, eraseRequest(w.in.Request.RemoveESIM), false)
-	case procedure.UserWipe, procedure.UserRemoveMDMProfile:
-		if id == procedure.UserWipe {
-			w.wiped = true
-		}
-		return w.tellUser(ctx, id)
-	case procedure.AwaitGreyedOut:
-		return w.awaitGreyedOut(ctx)
-	case procedure.DeleteManagedRecord, procedure.DeleteGreyedOutRecord:
-		return w.deleteRecord(ctx, id)
-	case procedure.ABMUnassign:
-		return w.unassign(ctx)
-	}
-	return fmt.Errorf("device %s: step %s has no implementation", w.status.Serial, id)
 }
 
 // key is the idempotency key of a destructive call: the workflow ID, the step and its round (a

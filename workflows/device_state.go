@@ -27,9 +27,9 @@ func newStepStatus(id procedure.StepID) StepStatus {
 	return StepStatus{ID: id, Section: d.Section, Title: d.Title, State: StatePending}
 }
 
-// setPlan lays out the planned steps, keeping the ones already under way.
+// setPlan lays out the planned steps, keeping the ones already under way; a step new to the
+// status goes at its end.
 func (w *device) setPlan(plan procedure.Result) {
-	w.plan = plan
 	w.status.Path = plan.Path
 	w.status.Warnings = plan.Warnings
 	for _, id := range plan.Steps {
@@ -37,6 +37,36 @@ func (w *device) setPlan(plan procedure.Result) {
 			w.status.Steps = append(w.status.Steps, newStepStatus(id))
 		}
 	}
+}
+
+// setPlanInOrder lays out the planned steps in the plan's order, keeping the state of the ones
+// already under way (pre-flight).
+func (w *device) setPlanInOrder(plan procedure.Result) {
+	steps := make([]StepStatus, 0, len(plan.Steps))
+	for _, id := range plan.Steps {
+		if i := w.stepIndex(id); i >= 0 {
+			steps = append(steps, w.status.Steps[i])
+		} else {
+			steps = append(steps, newStepStatus(id))
+		}
+	}
+	for _, s := range w.status.Steps {
+		if !plan.Has(s.ID) {
+			steps = append(steps, s)
+		}
+	}
+	w.status.Steps = steps
+	w.setPlan(plan)
+}
+
+// planNow is the plan as it stands: the status's steps, with those a branch or an operator's
+// choice inserted where they run.
+func (w *device) planNow() procedure.Result {
+	ids := make([]procedure.StepID, len(w.status.Steps))
+	for i, s := range w.status.Steps {
+		ids[i] = s.ID
+	}
+	return procedure.Result{Path: w.status.Path, Steps: ids, Warnings: w.status.Warnings}
 }
 
 // insertStep adds a step the procedure's branches call for (remove-certificates, revoke-vpp-licenses,
@@ -52,6 +82,15 @@ func (w *device) insertStep(id, before procedure.StepID) {
 	w.status.Steps = slices.Insert(w.status.Steps, at, newStepStatus(id))
 }
 
+// stepState is a step's state, "" for a step not in the status.
+func (w *device) stepState(id procedure.StepID) string {
+	if i := w.stepIndex(id); i >= 0 {
+		return w.status.Steps[i].State
+	}
+	return ""
+}
+
+// step is a step's status, added at the end when the status has none.
 func (w *device) step(id procedure.StepID) *StepStatus {
 	i := w.stepIndex(id)
 	if i < 0 {
@@ -90,7 +129,7 @@ func (w *device) finish(ctx workflow.Context, id procedure.StepID, state, note s
 	now := workflow.Now(ctx)
 	s.State, s.EndedAt = state, &now
 	if note != "" {
-		s.Note = note
+		w.note(id, note) // after what happened while it ran: the status keeps the whole story
 	}
 	w.logger.Info("step ended", "step", id, "state", state, "note", note)
 	// Between two steps: the status says so at once; the search attributes wait for what comes

@@ -1,12 +1,14 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/offboard/offboard/internal/contract"
+	"github.com/stretchr/testify/mock"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
@@ -28,11 +30,24 @@ func newHarness(t *testing.T, mode string) *harness {
 	h.ts.SetLogger(quietLogger{t})
 	h.env = h.ts.NewTestWorkflowEnvironment()
 	h.env.RegisterWorkflow(DeviceOffboarding)
+	withCoordinator(h.env)
 	h.env.RegisterActivity(&activities.Console{API: h.world})
 	h.env.RegisterActivity(&activities.Apple{API: h.world, ServerID: fakeServer})
 	h.env.RegisterActivity(&activities.Notify{Notifier: h.world})
 	h.env.RegisterActivity(&activities.Worker{Info: activities.WorkerInfo{ConsoleMode: mode, AppleConfigured: true, AppleServerID: fakeServer}})
 	return h
+}
+
+// withCoordinator lets a device's test environment run the Apple coordinator beside it, as a
+// server does: it runs on after the device. No sender: the coordinator answers by signals of its
+// own (the test environment cannot take signals from an activity's goroutine). A signal to a
+// coordinator that does not run yet fails, as the server's would, and the device starts it.
+func withCoordinator(env *testsuite.TestWorkflowEnvironment) {
+	env.SetDetachedChildWait(false)
+	env.RegisterWorkflow(AppleCoordinator)
+	env.RegisterActivity(&activities.Signals{})
+	env.OnSignalExternalWorkflow(mock.Anything, CoordinatorWorkflowID("", fakeServer), "", signalAppleRequest, mock.Anything).
+		Return(errors.New("unknown external workflow execution"))
 }
 
 func (h *harness) run(req procedure.Request, mutate ...func(*DeviceInput)) (DeviceResult, error) {
@@ -160,6 +175,41 @@ func TestLostModeIsTurnedOffBeforeTheDelete(t *testing.T) {
 	}
 	if h.world.accepted("LOST00001", console.CmdDisableLostMode) != 1 || h.world.accepted("LOST00001", console.CmdDeleteDevice) != 1 {
 		t.Error("expected one disable-lost-mode and one delete")
+	}
+}
+
+// On keep/ade and keep/manual the user must reach Settings (3-2), which lost mode locks: lost mode
+// is turned off, and acknowledged, before the user is told anything.
+func TestLostModeIsTurnedOffBeforeTheUserIsTold(t *testing.T) {
+	for _, enrollment := range []procedure.Enrollment{procedure.ADE, procedure.Manual} {
+		t.Run(string(enrollment), func(t *testing.T) {
+			h := newHarness(t, contract.ModeAutomated)
+			serial := "LOSTU" + strings.ToUpper(strings.ReplaceAll(string(enrollment), "-", ""))
+			d := h.world.add(serial, string(enrollment))
+			d.LostMode = true
+			res, err := h.run(procedure.Request{Serial: serial, Enrollment: enrollment})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var lostOff, told *StepStatus
+			for i, s := range res.Steps {
+				switch s.ID {
+				case procedure.DisableLostMode:
+					lostOff = &res.Steps[i]
+				case procedure.UserRemoveMDMProfile:
+					told = &res.Steps[i]
+				}
+			}
+			if lostOff == nil || lostOff.State != StateDone || told == nil || told.State != StateDone {
+				t.Fatalf("disable-lost-mode and user-remove-mdm-profile must both be done: %+v", res.Steps)
+			}
+			if told.StartedAt.Before(*lostOff.EndedAt) {
+				t.Errorf("the user was told at %v, before lost mode was off at %v", told.StartedAt, lostOff.EndedAt)
+			}
+			if res.Outcome != OutcomeRemoved || d.deletedInLost {
+				t.Errorf("outcome %s, deleted in lost mode %t", res.Outcome, d.deletedInLost)
+			}
+		})
 	}
 }
 
@@ -299,10 +349,10 @@ func TestDeviceThatNeverChecksIn(t *testing.T) {
 		atDeadline = h.status()
 		h.env.UpdateWorkflow(contract.UpdateCompleteStep, "no-confirm", &testsuite.TestUpdateCallback{
 			OnReject: func(error) {}, OnAccept: func() { t.Error("delete-anyway without YES accepted") }, OnComplete: func(any, error) {},
-		}, StepReport{Step: procedure.AwaitGreyedOut, By: "bob", Outcome: ChoiceDeleteAnyway})
+		}, StepReport{Step: procedure.AwaitGreyedOut, By: "bob", Outcome: procedure.ChoiceDeleteAnyway})
 		h.env.UpdateWorkflow(contract.UpdateCompleteStep, "yes", &testsuite.TestUpdateCallback{
 			OnReject: func(err error) { t.Errorf("refused: %v", err) }, OnAccept: func() {}, OnComplete: func(any, error) {},
-		}, StepReport{Step: procedure.AwaitGreyedOut, By: "bob", Outcome: ChoiceDeleteAnyway, Confirm: "YES"})
+		}, StepReport{Step: procedure.AwaitGreyedOut, By: "bob", Outcome: procedure.ChoiceDeleteAnyway, Confirm: "YES"})
 	}, 15*24*time.Hour)
 	res, err := h.run(procedure.Request{Serial: "NEVER0001", Enrollment: procedure.ADE})
 	if err != nil {
@@ -311,7 +361,7 @@ func TestDeviceThatNeverChecksIn(t *testing.T) {
 	if atDeadline.WaitingOn != procedure.PartyOperator || atDeadline.Current != procedure.AwaitGreyedOut {
 		t.Fatalf("at the deadline: %s on %s, want await-greyed-out on operator", atDeadline.Current, atDeadline.WaitingOn)
 	}
-	for _, c := range []string{ChoiceKeepWaiting, ChoiceConsoleWipe, ChoiceDeleteAnyway} {
+	for _, c := range []string{procedure.ChoiceKeepWaiting, procedure.ChoiceConsoleWipe, procedure.ChoiceDeleteAnyway} {
 		if !strings.Contains(strings.Join(atDeadline.Choices, ","), c) {
 			t.Errorf("choice %s not offered: %v", c, atDeadline.Choices)
 		}

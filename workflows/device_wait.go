@@ -13,15 +13,6 @@ import (
 	"github.com/offboard/offboard/internal/procedure"
 )
 
-// Choices a person is offered when a wait on the device reaches its deadline.
-const (
-	ChoiceKeepWaiting  = "keep-waiting"
-	ChoiceConsoleWipe  = "console-wipe"
-	ChoiceDeleteAnyway = "delete-anyway"
-	ChoiceContinue     = "continue"
-	ChoiceRetry        = "retry"
-)
-
 // longWait is a wait on the device (or its user): hours or days, sometimes forever.
 type longWait struct {
 	step procedure.StepID
@@ -136,11 +127,11 @@ func (w *device) waitOnDevice(ctx workflow.Context, lw longWait) (string, error)
 		}
 		choice, err := w.askPerson(ctx, lw.step, procedure.PartyOperator,
 			fmt.Sprintf("no sign from the device after %s: %s", w.timing.CheckInDeadline, lw.why),
-			escalationText(lw.step, w.timing.CheckInDeadline, lw.escalation), append([]string{ChoiceKeepWaiting}, lw.escalation...))
+			escalationText(lw.step, w.timing.CheckInDeadline, lw.escalation), append([]string{procedure.ChoiceKeepWaiting}, lw.escalation...))
 		if err != nil {
 			return "", err
 		}
-		if choice.Outcome != ChoiceKeepWaiting {
+		if choice.Outcome != procedure.ChoiceKeepWaiting {
 			return choice.Outcome, nil
 		}
 		w.note(lw.step, "operator chose to keep waiting")
@@ -198,15 +189,9 @@ func (w *device) instruction(id procedure.StepID) string {
 }
 
 func escalationText(id procedure.StepID, after time.Duration, choices []string) string {
-	meaning := map[string]string{
-		ChoiceConsoleWipe: "erase it from the console (デバイスを初期化)",
-		ChoiceDeleteAnyway: "delete the managed record now: the device keeps its MDM profile and restrictions until it is wiped; " +
-			"needs the typed confirmation \"YES\" (--confirm YES)",
-		ChoiceContinue: "go on without the device's acknowledgement",
-	}
-	text := fmt.Sprintf("The device has shown nothing for %s at step `%s`. Choose: **%s** (wait another %s)", after, id, ChoiceKeepWaiting, after)
+	text := fmt.Sprintf("The device has shown nothing for %s at step `%s`. Choose: **%s** (wait another %s)", after, id, procedure.ChoiceKeepWaiting, after)
 	for _, c := range choices {
-		text += fmt.Sprintf(", **%s** (%s)", c, meaning[c])
+		text += fmt.Sprintf(", **%s** (%s)", c, procedure.ChoiceMeaning(c))
 	}
 	return text + ", or cancel the workflow."
 }

@@ -45,6 +45,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 			h := newHarness(t, contract.ModeAutomated)
 			h.env = h.ts.NewTestWorkflowEnvironment()
 			h.env.RegisterWorkflow(DeviceOffboarding)
+			withCoordinator(h.env)
 			cons := console.API(h.world)
 			var apple applebusiness.API = h.world
 			if name == "console" {

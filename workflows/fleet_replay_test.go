@@ -36,7 +36,7 @@ func TestReplayFleetHistories(t *testing.T) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			hist := loadHistory(t, f)
 			r := worker.NewWorkflowReplayer()
-			for _, wf := range []any{DeviceOffboarding, FleetRetirement, FleetDeviceList, AppleUnassignBatcher} {
+			for _, wf := range []any{DeviceOffboarding, FleetRetirement, FleetDeviceList, AppleUnassignBatcher, AppleCoordinator} {
 				r.RegisterWorkflow(wf)
 			}
 			opts := worker.ReplayWorkflowHistoryOptions{OriginalExecution: fleetExecution(t, hist)}
@@ -68,6 +68,8 @@ func fleetExecution(t *testing.T, h *historypb.History) workflow.Execution {
 		exec.ID = FleetDeviceListID(in.FleetID)
 	case BatcherWorkflowType:
 		exec.ID = BatcherWorkflowID
+	case CoordinatorWorkflowType:
+		exec.ID = CoordinatorWorkflowID("replay", "replay") // the coordinator does not check its ID
 	default:
 		t.Fatalf("a history of %s among the fleet's", typ)
 	}

@@ -34,6 +34,12 @@ type fleetHarness struct {
 }
 
 func newFleetHarness(t *testing.T) *fleetHarness {
+	return newFleetHarnessWith(t, false, activities.WorkerInfo{})
+}
+
+// newFleetHarnessWith is the fleet harness with the Apple coordinator (coordinated), or with the
+// batcher the devices used before it; info adds to the worker's settings (the Apple budget).
+func newFleetHarnessWith(t *testing.T, coordinated bool, info activities.WorkerInfo) *fleetHarness {
 	h := &fleetHarness{t: t, world: newFakeWorld(), apple: newBatchApple()}
 	h.env = h.ts.NewTestWorkflowEnvironment()
 	h.env.SetDetachedChildWait(false) // the batcher runs on after the fleet, as it does on a server
@@ -43,7 +49,8 @@ func newFleetHarness(t *testing.T) *fleetHarness {
 	h.env.RegisterActivity(&activities.Console{API: h.world})
 	h.env.RegisterActivity(&activities.Apple{API: h.apple, ServerID: fakeServer, HoldCap: time.Millisecond})
 	h.env.RegisterActivity(&activities.Notify{Notifier: h.world})
-	h.env.RegisterActivity(&activities.Worker{Info: activities.WorkerInfo{ConsoleMode: contract.ModeAutomated, AppleConfigured: true, AppleServerID: fakeServer}})
+	info.ConsoleMode, info.AppleConfigured, info.AppleServerID = contract.ModeAutomated, true, fakeServer
+	h.env.RegisterActivity(&activities.Worker{Info: info})
 	h.env.RegisterActivity(&activities.Fleet{}) // no client: the census is off unless a test mocks it
 	// No sender: the batcher answers by signals of its own (the test environment cannot take
 	// signals from an activity's goroutine); batch_test covers the activity.
@@ -52,6 +59,15 @@ func newFleetHarness(t *testing.T) *fleetHarness {
 	// run yet fails, as the server's would, and the device starts the batcher.
 	h.env.OnSignalExternalWorkflow(mock.Anything, BatcherWorkflowID, "", signalUnassignRequest, mock.Anything).
 		Return(errors.New("unknown external workflow execution"))
+	if coordinated {
+		h.env.RegisterWorkflow(AppleCoordinator)
+		h.env.OnSignalExternalWorkflow(mock.Anything, CoordinatorWorkflowID("", fakeServer), "", signalAppleRequest, mock.Anything).
+			Return(errors.New("unknown external workflow execution"))
+	} else {
+		// The fleet's and the batcher's tests: the batcher is what devices used before the Apple
+		// coordinator, so they are pinned to that version (coordinator_test.go has the coordinator's).
+		h.env.OnGetVersion(changeAppleCoordinator, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	}
 	h.env.SetOnChildWorkflowStartedListener(func(info *workflow.Info, _ workflow.Context, _ converter.EncodedValues) {
 		if info.WorkflowType.Name == contract.DeviceWorkflowType {
 			h.devicesStarted++

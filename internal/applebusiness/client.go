@@ -26,7 +26,8 @@ var _ API = (*Client)(nil)
 // Client is a client of the Apple Business API. It caches one access token and shares it among
 // concurrent calls. It does not retry, except once after a 401 with a fresh token (Apple asks
 // clients to fetch a new token whenever the API answers 401): the caller (a Temporal activity)
-// owns every other retry, reading APIError.Temporary and RetryAfter.
+// owns every other retry, reading APIError.Temporary and RetryAfter. In particular it never
+// sleeps on a 429: the error carries the Retry-After (RetryAfter(err)).
 type Client struct {
 	cfg    Config
 	tokens *tokenSource
@@ -88,6 +89,10 @@ func (c *Client) UnassignDevices(ctx context.Context, serials []string) (Activit
 	}
 	if len(serials) == 0 {
 		return Activity{}, errors.New("apple business: unassign devices: no serials")
+	}
+	if len(serials) > MaxActivityDevices {
+		// Refused here rather than by Apple: a refused POST still spends the hour's budget.
+		return Activity{}, fmt.Errorf("apple business: %s: %d devices, at most %d in one activity", op, len(serials), MaxActivityDevices)
 	}
 	devices := make([]resourceID, 0, len(serials))
 	for _, s := range serials {

@@ -49,6 +49,10 @@ type fakeApple struct {
 	fault func(w http.ResponseWriter, r *http.Request) bool
 	// tokenFault, when set, may answer a token request itself (after verification).
 	tokenFault func(w http.ResponseWriter, r *http.Request) bool
+	// devicePages answers GET /v1/mdmServers/{id}/relationships/devices; pageQueries keeps the
+	// server id and query of every such request.
+	devicePages func(w http.ResponseWriter, r *http.Request)
+	pageQueries []string
 }
 
 func newFakeApple(t *testing.T, pub *ecdsa.PublicKey, now func() time.Time) *fakeApple {
@@ -59,6 +63,7 @@ func newFakeApple(t *testing.T, pub *ecdsa.PublicKey, now func() time.Time) *fak
 	mux.HandleFunc("GET /v1/orgDevices/{id}/relationships/assignedServer", f.api(f.assignedServer))
 	mux.HandleFunc("POST /v1/orgDeviceActivities", f.api(f.createActivity))
 	mux.HandleFunc("GET /v1/orgDeviceActivities/{id}", f.api(f.getActivity))
+	mux.HandleFunc("GET /v1/mdmServers/{id}/relationships/devices", f.api(f.serverDevices))
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
 	return f
@@ -251,6 +256,18 @@ func (f *fakeApple) getActivity(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	io.WriteString(w, doc)
+}
+
+func (f *fakeApple) serverDevices(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	f.pageQueries = append(f.pageQueries, r.PathValue("id")+"?"+r.URL.RawQuery)
+	pages := f.devicePages
+	f.mu.Unlock()
+	if pages == nil {
+		appleError(w, 404, "NOT_FOUND", "The specified resource does not exist", "no MDM server "+r.PathValue("id"))
+		return
+	}
+	pages(w, r)
 }
 
 func (f *fakeApple) counts() (tokenRequests, apiRequests int) {

@@ -37,6 +37,12 @@ const (
 	SubStatusCompletedPostProcessingFailed = "COMPLETED_POST_PROCESSING_FAILED"
 )
 
+// MaxActivityDevices is how many devices Offboard names in one activity. Apple's documentation
+// of POST /v1/orgDeviceActivities (developer.apple.com, "Assign or Unassign Devices to a Device
+// Management Service or Release Devices", and OrgDeviceActivityCreateRequest) gives no maximum;
+// 1,000 is Offboard's choice, the size of Apple's largest page of devices.
+const MaxActivityDevices = 1000
+
 // Activity is an organization device activity as Apple reports it.
 type Activity struct {
 	ID                string     `json:"id"`
@@ -127,6 +133,24 @@ func (e *APIError) Hint() string {
 
 // Temporary reports whether the same request may succeed later (429 and 5xx).
 func (e *APIError) Temporary() bool { return e.Status == 429 || e.Status >= 500 }
+
+// IsRateLimited reports whether err is Apple's 429: the organization's budget is spent (about 20
+// GET requests a minute and 10 POST requests an hour, by what people who automate the API
+// report; Apple publishes no figures).
+func IsRateLimited(err error) bool {
+	ae, ok := AsAPIError(err)
+	return ok && ae.Status == http.StatusTooManyRequests
+}
+
+// RetryAfter is how long Apple asked to wait before the next request (the Retry-After header of a
+// 429 or 503); ok is false when err carries no such delay. The client never waits it out itself.
+func RetryAfter(err error) (time.Duration, bool) {
+	ae, ok := AsAPIError(err)
+	if !ok || ae.RetryAfter <= 0 {
+		return 0, false
+	}
+	return ae.RetryAfter, true
+}
 
 // AsAPIError returns err as an *APIError when it is one.
 func AsAPIError(err error) (*APIError, bool) {

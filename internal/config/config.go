@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"reflect"
 	"strings"
 
 	"github.com/kelseyhightower/envconfig"
@@ -29,6 +30,44 @@ type Temporal struct {
 	TLSCACertPath              string `envconfig:"TEMPORAL_TLS_SERVER_CA_CERT_PATH"`
 	TLSServerName              string `envconfig:"TEMPORAL_TLS_SERVER_NAME"`
 	TLSDisableHostVerification bool   `envconfig:"TEMPORAL_TLS_DISABLE_HOST_VERIFICATION"`
+	// Codec encrypts the payloads of every client dialled with these settings.
+	Codec
+}
+
+// Codec is the payload codec: with a key file, every payload a client or worker writes to
+// Temporal is encrypted (internal/codec); unset, payloads are stored in clear.
+type Codec struct {
+	// KeyFile holds one "<key id> <base64 key>" a line; the first key encrypts, all decrypt.
+	KeyFile string `envconfig:"CODEC_KEY_FILE"`
+}
+
+// Enabled reports whether payloads are encrypted.
+func (c Codec) Enabled() bool { return c.KeyFile != "" }
+
+// CodecServer is what the codec server reads: the keys, where to listen, the token operators
+// present and the Web UI origins allowed to call it from a browser.
+type CodecServer struct {
+	Codec
+	Listen    string `envconfig:"CODEC_LISTEN" default:"127.0.0.1:8234"`
+	TokenFile string `envconfig:"CODEC_TOKEN_FILE"`
+	// Token is filled from TokenFile by LoadCodecServer when that is set.
+	Token string `envconfig:"CODEC_TOKEN" secret:"true"`
+	// CORSOrigin is a comma-separated list of origins (scheme://host:port).
+	CORSOrigin string `envconfig:"CODEC_CORS_ORIGIN" default:"http://localhost:8233"`
+}
+
+// CodecTokenMinLength is the shortest CODEC_TOKEN accepted.
+const CodecTokenMinLength = 16
+
+// Origins lists CODEC_CORS_ORIGIN's origins.
+func (c CodecServer) Origins() []string {
+	var out []string
+	for _, o := range strings.Split(c.CORSOrigin, ",") {
+		if o = strings.TrimRight(strings.TrimSpace(o), "/"); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // TLSEnabled reports whether the connection uses TLS: asked for, or implied by a TLS setting.
@@ -63,6 +102,10 @@ type Apple struct {
 	APIURL         string  `envconfig:"APPLE_API_URL" default:"https://api-business.apple.com"`
 	TokenURL       string  `envconfig:"APPLE_TOKEN_URL" default:"https://account.apple.com/auth/oauth2/token"`
 	RateLimit      float64 `envconfig:"APPLE_RATE_LIMIT" default:"5"`
+	// GetPerMinute and PostPerHour are the organisation's request budget, which the Apple
+	// coordinator keeps for every worker (Apple publishes none; these are the observed numbers).
+	GetPerMinute int `envconfig:"APPLE_GET_PER_MINUTE" default:"20"`
+	PostPerHour  int `envconfig:"APPLE_POST_PER_HOUR" default:"10"`
 }
 
 // Configured reports whether Offboard can call Apple: client ID, key ID, key file and MDM server
@@ -139,6 +182,62 @@ func LoadWorker() (Worker, error) {
 	return w, nil
 }
 
+// LoadCodecServer reads and checks the codec server's settings, reading the token from its file
+// when that is given. The key file must be set: a codec server without keys decodes nothing.
+func LoadCodecServer() (CodecServer, error) {
+	var c CodecServer
+	if err := envconfig.Process("", &c); err != nil {
+		return CodecServer{}, fmt.Errorf("config: %w", scrub(err))
+	}
+	var errs []error
+	var err error
+	if c.Token, err = secretFromFile("CODEC_TOKEN", c.Token, c.TokenFile); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return CodecServer{}, fmt.Errorf("config: %w", errors.Join(errs...))
+	}
+	return c, nil
+}
+
+func (c CodecServer) validate() error {
+	var errs []error
+	if c.KeyFile == "" {
+		errs = append(errs, errors.New("CODEC_KEY_FILE must be set: the codec server decodes with its keys"))
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("CODEC_LISTEN %q must be host:port", c.Listen))
+	}
+	switch {
+	case c.Token == "" && c.TokenFile == "":
+		errs = append(errs, errors.New("CODEC_TOKEN_FILE (or CODEC_TOKEN) must be set: every request must carry the token"))
+	case c.Token != "" && len(c.Token) < CodecTokenMinLength:
+		errs = append(errs, fmt.Errorf("CODEC_TOKEN must be at least %d characters (openssl rand -hex 32)", CodecTokenMinLength))
+	}
+	origins := c.Origins()
+	if len(origins) == 0 {
+		errs = append(errs, errors.New("CODEC_CORS_ORIGIN must name at least one origin"))
+	}
+	for _, o := range origins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil {
+			errs = append(errs, fmt.Errorf("CODEC_CORS_ORIGIN: %q is not an origin, scheme://host[:port]", o))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Redacted lists the codec server's variables with their values; the token shows as "set" or
+// "unset".
+func (c CodecServer) Redacted() map[string]string {
+	out := map[string]string{}
+	redact(reflect.ValueOf(c), out)
+	return out
+}
+
 func (t Temporal) validate() error {
 	var errs []error
 	if _, _, err := net.SplitHostPort(t.Address); err != nil {
@@ -167,6 +266,8 @@ func (w Worker) validate() error {
 		checkURL("NOTIFY_WEBHOOK_URL", w.WebhookURL, true),
 		positive("CONSOLE_RATE_LIMIT", w.Console.RateLimit),
 		positive("APPLE_RATE_LIMIT", w.Apple.RateLimit),
+		positive("APPLE_GET_PER_MINUTE", float64(w.Apple.GetPerMinute)),
+		positive("APPLE_POST_PER_HOUR", float64(w.Apple.PostPerHour)),
 		positive("WORKER_MAX_CONCURRENT_ACTIVITIES", float64(w.MaxConcurrentActivities)),
 		positive("WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", float64(w.MaxConcurrentWorkflowTasks)),
 		atLeast("WORKER_WORKFLOW_TASK_POLLERS", w.WorkflowTaskPollers, 2),

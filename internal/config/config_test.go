@@ -27,7 +27,7 @@ func TestLoadWorkerDefaults(t *testing.T) {
 	want := Worker{
 		Temporal:                   Temporal{Address: "localhost:7233", Namespace: "default"},
 		Console:                    Console{URL: "http://127.0.0.1:8088", Mode: "automated", RateLimit: 20},
-		Apple:                      Apple{APIURL: "https://api-business.apple.com", TokenURL: "https://account.apple.com/auth/oauth2/token", RateLimit: 5},
+		Apple:                      Apple{APIURL: "https://api-business.apple.com", TokenURL: "https://account.apple.com/auth/oauth2/token", RateLimit: 5, GetPerMinute: 20, PostPerHour: 10},
 		Notify:                     Notify{SMTPPort: 587},
 		LogLevel:                   "info",
 		LogFormat:                  "console",
@@ -198,8 +198,8 @@ func TestSecretsNeverShown(t *testing.T) {
 	if got := w.Temporal.Redacted()["TEMPORAL_API_KEY"]; got != "set" {
 		t.Errorf("Temporal.Redacted API key = %q", got)
 	}
-	if len(red) != len(Variables()) {
-		t.Errorf("Redacted has %d variables, Variables %d", len(red), len(Variables()))
+	if len(red) != len(Variables())-len(codecServerOnly) {
+		t.Errorf("Redacted has %d variables, Variables %d (%d of them the codec server's alone)", len(red), len(Variables()), len(codecServerOnly))
 	}
 
 	clearEnv(t)
@@ -262,6 +262,17 @@ func TestVariablesDocumentEveryField(t *testing.T) {
 		}
 	}
 	walk(reflect.TypeOf(Worker{}))
+	// The codec server shares Codec (CODEC_KEY_FILE) with the worker's Temporal settings.
+	for _, f := range reflect.VisibleFields(reflect.TypeOf(CodecServer{})) {
+		if f.Anonymous || len(f.Index) > 1 {
+			continue
+		}
+		name := f.Tag.Get("envconfig")
+		if name == "" || tags[name] {
+			t.Errorf("CodecServer.%s: no envconfig tag, or %q read by the worker too", f.Name, name)
+		}
+		tags[name] = true
+	}
 
 	seen := map[string]bool{}
 	for _, v := range Variables() {
@@ -286,7 +297,7 @@ func TestVariablesDocumentEveryField(t *testing.T) {
 	for _, v := range Variables() {
 		byName[v.Name] = v
 	}
-	for _, s := range []string{"TEMPORAL_API_KEY", "CONSOLE_TOKEN", "SMTP_PASSWORD"} {
+	for _, s := range []string{"TEMPORAL_API_KEY", "CONSOLE_TOKEN", "SMTP_PASSWORD", "CODEC_TOKEN"} {
 		if !byName[s].Secret {
 			t.Errorf("%s is not marked secret", s)
 		}

@@ -25,6 +25,7 @@ var descriptions = []struct{ name, text string }{
 	{"TEMPORAL_TLS_SERVER_CA_CERT_PATH", "CA certificate (PEM) that signed the server's certificate, if not a public CA"},
 	{"TEMPORAL_TLS_SERVER_NAME", "server name to verify the server's certificate against, if not the address's host"},
 	{"TEMPORAL_TLS_DISABLE_HOST_VERIFICATION", "skip verifying the server's certificate (tests only)"},
+	{"CODEC_KEY_FILE", "payload encryption keys, one \"<key id> <base64 32-byte key>\" a line, the first encrypting (docs/codec.md); unset: payloads in clear"},
 	{"CONSOLE_URL", "base URL of the console API (the simulator, or an adapter in front of CLOMO)"},
 	{"CONSOLE_TOKEN_FILE", "file holding the console API bearer token (preferred over CONSOLE_TOKEN)"},
 	{"CONSOLE_TOKEN", "console API bearer token"},
@@ -37,6 +38,8 @@ var descriptions = []struct{ name, text string }{
 	{"APPLE_API_URL", "Apple Business API base URL"},
 	{"APPLE_TOKEN_URL", "Apple OAuth2 token endpoint"},
 	{"APPLE_RATE_LIMIT", "Apple Business API requests per second, across all workers (task-queue rate limit)"},
+	{"APPLE_GET_PER_MINUTE", "Apple's GET budget for the organisation, kept by the Apple coordinator for every worker"},
+	{"APPLE_POST_PER_HOUR", "Apple's POST budget for the organisation (UNASSIGN_DEVICES activities), kept by the Apple coordinator"},
 	{"NOTIFY_WEBHOOK_URL", "webhook that receives notifications for people (JSON POST)"},
 	{"SMTP_HOST", "SMTP server for e-mail notifications; unset: no e-mail"},
 	{"SMTP_PORT", "SMTP port (STARTTLS)"},
@@ -52,14 +55,21 @@ var descriptions = []struct{ name, text string }{
 	{"WORKER_WORKFLOW_TASK_POLLERS", "polls for workflow tasks one worker holds open (at least 2)"},
 	{"WORKER_ACTIVITY_TASK_POLLERS", "polls for activity tasks one worker holds open on each task queue"},
 	{"WORKER_POLLER_AUTOSCALING", "true: the SDK scales the pollers (up to 4 times the numbers above) and always keeps one on the normal queue"},
+	{"CODEC_LISTEN", "codec server (go run ./codec): host:port it listens on"},
+	{"CODEC_TOKEN_FILE", "codec server: file holding the bearer token every request must carry (preferred over CODEC_TOKEN)"},
+	{"CODEC_TOKEN", "codec server: bearer token every request must carry (at least 16 characters)"},
+	{"CODEC_CORS_ORIGIN", "codec server: Web UI origins (comma-separated) allowed to call it from a browser"},
 }
 
-// Variables documents every environment variable Offboard reads, in a stable order. Defaults and
-// secrecy come from the struct tags, so the table cannot drift from the code.
+// Variables documents every environment variable Offboard reads (the worker, the starter and the
+// codec server), in a stable order. Defaults and secrecy come from the struct tags, so the table
+// cannot drift from the code.
 func Variables() []Variable {
 	fields := map[string]reflect.StructField{}
-	for _, f := range tagged(reflect.TypeOf(Worker{})) {
-		fields[f.Tag.Get("envconfig")] = f
+	for _, t := range []reflect.Type{reflect.TypeOf(Worker{}), reflect.TypeOf(CodecServer{})} {
+		for _, f := range tagged(t) {
+			fields[f.Tag.Get("envconfig")] = f
+		}
 	}
 	vars := make([]Variable, 0, len(descriptions))
 	for _, d := range descriptions {

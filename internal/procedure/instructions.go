@@ -286,7 +286,6 @@ func InstructionFor(step StepID, opts InstructionOptions) (Instruction, bool) {
 			{JA: "いずれの方法も実行できない場合は、弊社側のデータメンテナンスにてデバイスの削除処理をおこないますので、CLOMO サポートセンターまでお問い合わせください。",
 				EN: "If neither way works, CLOMO support deletes the device by data maintenance: report work-smart."},
 		}
-		in.Outcomes = []string{OutcomeWorkSmart}
 
 	case DeleteGreyedOutRecord:
 		in.Title = Label{JA: "取消線(グレーアウト)表示のデバイス情報を削除する", EN: "Delete the greyed-out (取消線) device record"}
@@ -301,7 +300,6 @@ func InstructionFor(step StepID, opts InstructionOptions) (Instruction, bool) {
 			lblLostMode, lblVPPRevoked,
 			lblWorkSmart,
 		}
-		in.Outcomes = []string{OutcomeCertificatesRemain, OutcomeVPPLicenseRemains, OutcomeWorkSmart}
 
 	case DisableLostMode:
 		in.Title = Label{JA: "紛失モードを解除する", EN: "Turn lost mode off", NotOnVendorPage: true}
@@ -360,6 +358,9 @@ func InstructionFor(step StepID, opts InstructionOptions) (Instruction, bool) {
 
 	default: // preflight, await-greyed-out: nobody performs them
 		return Instruction{}, false
+	}
+	if o := Outcomes(step)[1:]; len(o) > 0 { // done goes without saying
+		in.Outcomes = o
 	}
 	return in, true
 }

@@ -148,18 +148,21 @@ func Plan(r Request) (Result, error) {
 		return fail("自動インストールしたアプリを削除する (remove auto-installed apps) is an option of deleting a managed record (4-1), "+
 			"which path %s does not use: drop --remove-auto-installed-apps", path)
 	}
-	if r.Wipe && method == WipeDevice && r.LostMode {
-		return fail("the device is in lost mode (紛失モード), so its user cannot reach Settings to erase it (2-1): " +
-			"use --wipe-method console (2-2), which erases it from CLOMO PANEL")
+	cautions, err := Cautions(r)
+	if err != nil {
+		return fail("%v", err)
 	}
 
 	steps := []StepID{Preflight}
+	steps = append(steps, matrixPath(r.Wipe, method, r.Enrollment)...)
+	for _, c := range cautions {
+		steps = insertBefore(steps, c.Insert, c.Before)
+	}
 	var warnings []string
 	warn := func(s string) { warnings = append(warnings, s) }
 
 	switch {
 	case r.Wipe && method == WipeConsole:
-		steps = append(steps, ConsoleWipe, AwaitGreyedOut, DeleteGreyedOutRecord)
 		if r.LostMode {
 			warn("The device is in lost mode (紛失モード): the console wipe erases it, so its record may be deleted afterwards.")
 		}
@@ -167,15 +170,9 @@ func Plan(r Request) (Result, error) {
 			warn("eSIMを削除 (remove eSIM) is not selected: the eSIM stays on the device after the wipe.")
 		}
 	case r.Wipe && method == WipeDevice:
-		steps = append(steps, RemoveRestrictionsProfile, UserWipe, AwaitGreyedOut, DeleteGreyedOutRecord)
 		warn("If the device refuses the wipe, its restrictions profile (制限設定プロファイル) still disallows " +
 			"\"すべてのコンテンツと設定を消去\" (Erase All Content and Settings): remove that profile, then ask the user again.")
 	case deletesManaged:
-		steps = append(steps, RemoveProfiles)
-		if r.LostMode {
-			steps = append(steps, DisableLostMode)
-		}
-		steps = append(steps, DeleteManagedRecord)
 		warn("The MDM configuration profile STAYS on the device: its ADE profile forbids removing it " +
 			"(［MDM構成プロファイル削除］を制限). Only the console record and the installed profiles are removed.")
 		if r.RemoveAutoInstalledApps {
@@ -184,13 +181,6 @@ func Plan(r Request) (Result, error) {
 			warn("自動インストールしたアプリを削除する is not selected: auto-installed apps stay on the device.")
 		}
 	default: // keep/ade, keep/manual
-		steps = append(steps, RemoveProfiles)
-		if r.LostMode {
-			// The user cannot tap through Settings on a device in lost mode, and the console cannot
-			// turn lost mode off once the MDM profile is gone: turn it off first.
-			steps = append(steps, DisableLostMode)
-		}
-		steps = append(steps, UserRemoveMDMProfile, AwaitGreyedOut, DeleteGreyedOutRecord)
 		warn("Apps with the Managed Apps option 「MDM構成プロファイル削除時に強制アンインストールする」 are uninstalled " +
 			"when the user removes the MDM profile.")
 	}

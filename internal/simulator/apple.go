@@ -1,20 +1,25 @@
 package simulator
 
 import (
+	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/offboard/offboard/internal/applebusiness"
 )
 
-// MaxActivityDevices is how many devices one activity may name.
-const MaxActivityDevices = 1000
+// MaxActivityDevices is how many devices one activity may name. Apple documents no maximum
+// (developer.apple.com, "Assign or Unassign Devices to a Device Management Service or Release
+// Devices"); the simulator, like the client, takes 1,000.
+const MaxActivityDevices = applebusiness.MaxActivityDevices
 
 const activityAssignDevices = "ASSIGN_DEVICES"
 
@@ -82,6 +87,82 @@ func (s *Simulator) handleAssignedServer(w http.ResponseWriter, r *http.Request)
 		"data":  data,
 		"links": map[string]string{"self": base + "/relationships/assignedServer", "related": base + "/assignedServer"},
 	})
+}
+
+// Paging of GET /v1/mdmServers/{id}/relationships/devices: Apple's limit parameter has a maximum
+// of 1000 (developer.apple.com, "Get the Device Serial Numbers for a Device Management Service");
+// without it Apple's lists answer pages of 100.
+const (
+	DefaultDevicesPageLimit = 100
+	MaxDevicesPageLimit     = 1000
+	cursorPrefix            = "after:"
+)
+
+// handleServerDevices serves GET /v1/mdmServers/{id}/relationships/devices: the serials of the
+// devices assigned to an MDM server, in serial order, a page at a time (limit, cursor). The
+// cursor names the last serial of the page before, so devices assigned or unassigned between
+// pages neither repeat nor shift the others.
+func (s *Simulator) handleServerDevices(w http.ResponseWriter, r *http.Request) {
+	server := r.PathValue("id")
+	q := r.URL.Query()
+	limit := DefaultDevicesPageLimit
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxDevicesPageLimit {
+			writeAppleError(w, http.StatusBadRequest, appleParameterInvalid, "A parameter has an invalid value",
+				fmt.Sprintf("limit %q: want a number from 1 to %d", v, MaxDevicesPageLimit))
+			return
+		}
+		limit = n
+	}
+	after := ""
+	if c := q.Get("cursor"); c != "" {
+		b, err := base64.RawURLEncoding.DecodeString(c)
+		if err != nil || !strings.HasPrefix(string(b), cursorPrefix) {
+			writeAppleError(w, http.StatusBadRequest, appleParameterInvalid, "A parameter has an invalid value",
+				"cursor: not a cursor this API answered (take meta.paging.nextCursor or links.next)")
+			return
+		}
+		after = strings.TrimPrefix(string(b), cursorPrefix)
+	}
+	s.mu.Lock()
+	s.advance()
+	known := s.knownServer(server)
+	var serials []string
+	for _, d := range s.st.Devices {
+		if d.InAppleBusiness && d.AssignedServer == server {
+			serials = append(serials, d.Serial)
+		}
+	}
+	s.mu.Unlock()
+	if !known {
+		writeAppleError(w, http.StatusNotFound, appleNotFound, "The specified resource does not exist",
+			fmt.Sprintf("There is no resource of type 'mdmServers' with id '%s'", server))
+		return
+	}
+	slices.Sort(serials)
+	start, _ := slices.BinarySearch(serials, after)
+	if start < len(serials) && after != "" && serials[start] == after {
+		start++
+	}
+	end := min(start+limit, len(serials))
+	data := make([]resourceID, 0, end-start)
+	for _, serial := range serials[start:end] {
+		data = append(data, resourceID{Type: "orgDevices", ID: serial})
+	}
+	base := baseURL(r) + "/v1/mdmServers/" + url.PathEscape(server)
+	self := base + "/relationships/devices"
+	links := map[string]string{"self": self, "related": base + "/devices"}
+	if r.URL.RawQuery != "" {
+		links["self"] = self + "?" + r.URL.RawQuery
+	}
+	paging := map[string]any{"limit": limit, "total": len(serials)}
+	if end < len(serials) {
+		cursor := base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + serials[end-1]))
+		paging["nextCursor"] = cursor
+		links["next"] = self + "?" + url.Values{"cursor": {cursor}, "limit": {strconv.Itoa(limit)}}.Encode()
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": data, "links": links, "meta": map[string]any{"paging": paging}})
 }
 
 // handleCreateActivity serves POST /v1/orgDeviceActivities. Like Apple's, it is not idempotent:

@@ -21,6 +21,16 @@ const (
 	DefaultTickInterval  = 100 * time.Millisecond // real time
 	// AccessTokenLifetime is how long an Apple access token is good for, in real time (Apple: 3600 s).
 	AccessTokenLifetime = time.Hour
+
+	// DefaultAppleGetPerMinute and DefaultApplePostPerHour are the Apple Business API budget of
+	// an organization, in simulated time. Apple does not publish its limits; people who automate
+	// the API report about 20 GET requests a minute and 10 POST requests an hour per
+	// organization, answered 429 with Retry-After beyond that (the README of
+	// github.com/neilmartin83/terraform-provider-axm).
+	DefaultAppleGetPerMinute = 20
+	DefaultApplePostPerHour  = 10
+	// AppleBudgetOff, in Config.AppleGetPerMinute or Config.ApplePostPerHour, turns that budget off.
+	AppleBudgetOff = -1
 )
 
 // Config configures a Simulator. Its String never shows the console token.
@@ -37,8 +47,9 @@ type Config struct {
 	// devices are assigned to. Empty: DefaultAppleServerID.
 	AppleServerID string
 
-	// TimeScale is simulated seconds per real second (3600: an hour passes in a second). It is used
-	// only when Clock is nil; 0 means real time.
+	// TimeScale is simulated seconds per real second (3600: an hour passes in a second). It makes
+	// the clock when Clock is nil; 0 means real time. With a Clock that is not a *ScaledClock (a
+	// ManualClock), it only converts the Apple budget's waits into real Retry-After seconds.
 	TimeScale float64
 	// Clock overrides the scaled clock, e.g. with a ManualClock in tests.
 	Clock Clock
@@ -54,6 +65,13 @@ type Config struct {
 	// assigned in Apple shows up again as pre-registered (事前予約).
 	ReappearAfter time.Duration
 
+	// AppleGetPerMinute and ApplePostPerHour are the Apple Business API budget of the
+	// organization, per simulated minute and hour: beyond it a /v1 request is answered 429 with a
+	// Retry-After in real seconds (token buckets, in simulated time). 0 means the default
+	// (DefaultAppleGetPerMinute, DefaultApplePostPerHour); AppleBudgetOff (any negative number)
+	// turns that budget off. SetAppleBudget changes it while the simulator runs.
+	AppleGetPerMinute, ApplePostPerHour int
+
 	// Wall is real time, for access-token and client-assertion lifetimes (a client caches its
 	// token in real time, whatever the time scale). Nil: time.Now.
 	Wall func() time.Time
@@ -64,6 +82,10 @@ type Config struct {
 	// TickInterval (real time) is how often the background ticker moves the model to the clock's
 	// time. Every request does so too, so the ticker only matters to an idle simulator.
 	TickInterval time.Duration
+
+	// apple is the Apple budget's running state (its buckets and the Retry-After windows given),
+	// not configuration: withDefaults makes a fresh one for every simulator New builds.
+	apple *appleRuntime
 }
 
 // String describes the configuration without the console token.
@@ -72,8 +94,8 @@ func (c Config) String() string {
 	if c.ConsoleToken != "" {
 		token = "[redacted]"
 	}
-	return fmt.Sprintf("simulator.Config{ConsoleToken: %s, AppleClientID: %q, AppleKeyID: %q, AppleServerID: %q, TimeScale: %g, StateFile: %q}",
-		token, c.AppleClientID, c.AppleKeyID, c.AppleServerID, c.TimeScale, c.StateFile)
+	return fmt.Sprintf("simulator.Config{ConsoleToken: %s, AppleClientID: %q, AppleKeyID: %q, AppleServerID: %q, TimeScale: %g, StateFile: %q, AppleGetPerMinute: %d, ApplePostPerHour: %d}",
+		token, c.AppleClientID, c.AppleKeyID, c.AppleServerID, c.TimeScale, c.StateFile, c.AppleGetPerMinute, c.ApplePostPerHour)
 }
 
 // GoString is String, so %#v does not print the token either.
@@ -118,6 +140,10 @@ func (c Config) withDefaults() (Config, error) {
 	if c.TickInterval <= 0 {
 		c.TickInterval = DefaultTickInterval
 	}
+	c.apple = newAppleRuntime(AppleBudget{
+		GetPerMinute: budgetValue(c.AppleGetPerMinute, DefaultAppleGetPerMinute),
+		PostPerHour:  budgetValue(c.ApplePostPerHour, DefaultApplePostPerHour),
+	})
 	return c, nil
 }
 

@@ -35,12 +35,23 @@ const (
 	KindRecordGone       = "record-gone"        // a deleted record disappeared
 	KindPreRegistered    = "pre-registered"     // a deleted ADE device came back as 事前予約
 	KindFaultAfterCommit = "fault-after-commit" // the answer to a committed request was lost
+	// KindRateLimited: an Apple Business API request was answered 429 with a Retry-After, by
+	// the budget (Source apple) or by an injected fault (Source fault). Endpoint names it and
+	// RetryUntil is when (simulated) the client may come back.
+	KindRateLimited = "rate-limited"
+	// KindRetryAfterViolated: an Apple Business API request came before the Retry-After of an
+	// earlier 429 of the same endpoint had passed (Hazard HazardRetryAfterViolated).
+	KindRetryAfterViolated = "retry-after-violated"
 )
 
 // Hazards flagged in the ledger: things the procedure says must never happen.
 const (
 	HazardDeletedInLostMode = "deleted-in-lost-mode"
 	HazardReappears         = "reappears-pre-registered"
+	// HazardRetryAfterViolated: a client did not wait out Apple's Retry-After. Apple may
+	// throttle an organization that keeps doing so; on the unassign POST it is a conformance
+	// failure of the procedure.
+	HazardRetryAfterViolated = "retry-after-violated"
 )
 
 // LedgerEntry is one line of the ledger: every request that carries a command, and every effect.
@@ -58,6 +69,11 @@ type LedgerEntry struct {
 	Code           string    `json:"code,omitempty"` // why refused or failed
 	Detail         string    `json:"detail,omitempty"`
 	Hazard         string    `json:"hazard,omitempty"`
+	// Endpoint is the Apple Business API endpoint of a rate-limited or retry-after-violated
+	// entry, as Stats.Calls names it ("POST /v1/orgDeviceActivities").
+	Endpoint string `json:"endpoint,omitempty"`
+	// RetryUntil is, for a rate-limited entry, the simulated time the Retry-After points at.
+	RetryUntil *time.Time `json:"retryUntil,omitempty"`
 }
 
 // CountLedger counts the entries of the given kind and outcome: CountLedger(s.Ledger(serial),
@@ -80,6 +96,9 @@ func (s *Simulator) appendLedger(e LedgerEntry) {
 	s.st.NextLedgerSeq++
 	e.Seq = s.st.NextLedgerSeq
 	e.Time = e.Time.UTC()
+	if e.RetryUntil != nil {
+		e.RetryUntil = timePtr(e.RetryUntil.UTC())
+	}
 	if len(e.IdempotencyKey) > maxLedgerKey { // a refused over-long key must not bloat the ledger
 		e.IdempotencyKey = e.IdempotencyKey[:maxLedgerKey] + "…"
 	}

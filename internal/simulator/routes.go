@@ -32,24 +32,30 @@ func (s *Simulator) routes() http.Handler {
 	})
 
 	outside(apiOAuth, "POST /auth/oauth2/token", s.handleToken)
-	outside(apiApple, "GET /v1/orgDevices/{serial}/relationships/assignedServer", s.handleAssignedServer)
-	outside(apiApple, "POST /v1/orgDeviceActivities", s.handleCreateActivity)
-	outside(apiApple, "GET /v1/orgDeviceActivities/{id}", s.handleActivity)
+	outside(apiApple, EndpointAssignedServer, s.handleAssignedServer)
+	outside(apiApple, EndpointCreateActivity, s.handleCreateActivity)
+	outside(apiApple, EndpointActivity, s.handleActivity)
+	outside(apiApple, EndpointServerDevices, s.handleServerDevices)
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeAppleError(w, http.StatusNotFound, appleNotFound, "The specified resource does not exist", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
 
 	s.adminRoutes(mux)
+	s.appleAdminRoutes(mux)
 	return mux
 }
 
 // serveAPI wraps a handler of an outside API with what every such request goes through, in this
-// order: counting, latency, faults drawn before the model, authentication, the handler, and for a
-// successful POST the after-commit fault.
+// order: counting (and, for Apple, noting a request that comes before an earlier Retry-After has
+// passed), latency, faults drawn before the model, authentication, Apple's budget, the handler,
+// and for a successful POST the after-commit fault.
 func (s *Simulator) serveAPI(a api, name string, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.st.Counters.Calls[name]++
+		if a == apiApple {
+			s.checkRetryAfter(name, s.advance())
+		}
 		s.mu.Unlock()
 
 		f := s.faults.get()
@@ -63,6 +69,9 @@ func (s *Simulator) serveAPI(a api, name string, h http.HandlerFunc) http.Handle
 			}
 			s.mu.Lock()
 			s.st.Counters.Faults[counter]++
+			if a == apiApple && kind == fault429 {
+				s.noteRateLimited(name, SourceFault, max(f.RetryAfterSeconds, 1), s.advance(), "injected fault (simulator)")
+			}
 			s.mu.Unlock()
 			writeFault(w, a, kind, f.RetryAfterSeconds)
 			return
@@ -74,6 +83,8 @@ func (s *Simulator) serveAPI(a api, name string, h http.HandlerFunc) http.Handle
 		case a == apiApple && !s.appleAuthorized(r):
 			writeAppleError(w, http.StatusUnauthorized, appleNotAuthorized, "Authentication credentials are missing or invalid.",
 				"Provide a valid access token from /auth/oauth2/token; it may have expired.")
+			return
+		case a == apiApple && !s.takeAppleBudget(w, r, name):
 			return
 		}
 		if r.Method != http.MethodPost || f.ErrorAfterCommitRate <= 0 {

@@ -39,6 +39,10 @@ type Options struct {
 	// device reappears; 0 keeps the simulator's default. Tests that stop workers on purpose
 	// lengthen it: a stopped worker's activity waits out its timeout, many simulated hours.
 	ReappearAfter time.Duration
+	// AppleGetPerMinute and ApplePostPerHour are Apple's budget in simulated time (0: Apple's
+	// observed 20 and 10). The simulator enforces it; the workers' Apple coordinator keeps the
+	// same budget in real time, scaled by TimeScale, as it would against the real Apple.
+	AppleGetPerMinute, ApplePostPerHour int
 }
 
 // Stack is a running simulator, and workers once started.
@@ -70,7 +74,7 @@ func Start(opts Options) (*Stack, error) {
 	sim, err := simulator.New(simulator.Config{
 		ConsoleToken: consoleToken, AppleClientID: "BUSINESSAPI.offboard-stack", AppleKeyID: "stack-key",
 		ApplePublicKey: &key.PublicKey, TimeScale: opts.TimeScale, StateFile: filepath.Join(opts.Dir, "simulator.json"),
-		ReappearAfter: opts.ReappearAfter,
+		ReappearAfter: opts.ReappearAfter, AppleGetPerMinute: opts.AppleGetPerMinute, ApplePostPerHour: opts.ApplePostPerHour,
 	})
 	if err != nil {
 		return nil, err
@@ -91,7 +95,9 @@ func Start(opts Options) (*Stack, error) {
 	s.cfg = config.Worker{
 		Console: config.Console{URL: s.URL, Token: consoleToken, Mode: config.ConsoleModeAutomated, RateLimit: rate(opts.ConsoleRate)},
 		Apple: config.Apple{ClientID: "BUSINESSAPI.offboard-stack", KeyID: "stack-key", PrivateKeyFile: keyFile, ServerID: simulator.DefaultAppleServerID,
-			APIURL: s.URL, TokenURL: s.URL + "/auth/oauth2/token", RateLimit: rate(opts.AppleRate)},
+			APIURL: s.URL, TokenURL: s.URL + "/auth/oauth2/token", RateLimit: rate(opts.AppleRate),
+			GetPerMinute: scaled(opts.AppleGetPerMinute, simulator.DefaultAppleGetPerMinute, opts.TimeScale),
+			PostPerHour:  scaled(opts.ApplePostPerHour, simulator.DefaultApplePostPerHour, opts.TimeScale)},
 		Notify:                     config.Notify{WebhookURL: s.URL + "/sim/user-inbox"},
 		MaxConcurrentActivities:    500,
 		MaxConcurrentWorkflowTasks: 200,
@@ -100,6 +106,14 @@ func Start(opts Options) (*Stack, error) {
 		PollerAutoscaling:          opts.PollerAutoscaling,
 	}
 	return s, nil
+}
+
+// scaled is a budget of n (or def) requests per simulated period as requests per real period.
+func scaled(n, def int, timeScale float64) int {
+	if n <= 0 {
+		n = def
+	}
+	return max(int(float64(n)*max(timeScale, 1)), 1)
 }
 
 // WorkerConfig is the configuration the workers use (and the demo prints as environment).

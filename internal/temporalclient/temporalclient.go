@@ -15,16 +15,29 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 
+	"github.com/offboard/offboard/internal/codec"
 	"github.com/offboard/offboard/internal/config"
 )
 
 // Options builds client options from cfg. logger may be nil (the SDK then logs on its own).
-// Certificate files are read here, so a wrong path fails before any connection is tried.
+// Certificate and key files are read here, so a wrong path fails before any connection is tried.
+// With CODEC_KEY_FILE set, the client (and every worker built on it) encrypts its payloads and
+// its failures' messages (internal/codec).
 func Options(cfg config.Temporal, logger log.Logger) (client.Options, error) {
 	opts := client.Options{
 		HostPort:  cfg.Address,
 		Namespace: cfg.Namespace,
 		Logger:    logger,
+	}
+	if cfg.Codec.Enabled() {
+		keys, err := loadKeys(cfg.Codec)
+		if err != nil {
+			return client.Options{}, err
+		}
+		codec.Apply(&opts, keys)
+		if logger != nil {
+			logger.Info("Payloads encrypted", "KeyFile", cfg.Codec.KeyFile, "EncryptingKeyID", keys.EncryptKeyID(), "KeyIDs", keys.IDs())
+		}
 	}
 	if cfg.TLSEnabled() {
 		tc, err := tlsConfig(cfg)
@@ -52,6 +65,28 @@ func Dial(ctx context.Context, cfg config.Temporal, logger log.Logger) (client.C
 		return nil, fmt.Errorf("temporal: cannot reach %s (namespace %s): %w", cfg.Address, cfg.Namespace, err)
 	}
 	return c, nil
+}
+
+// DataConverter is the data converter of cfg's clients: the codec's when CODEC_KEY_FILE is set,
+// the default otherwise. Code that decodes payloads it reads itself (a workflow's history, say)
+// decodes with it, not with the default converter.
+func DataConverter(cfg config.Temporal) (converter.DataConverter, error) {
+	if !cfg.Codec.Enabled() {
+		return converter.GetDefaultDataConverter(), nil
+	}
+	keys, err := loadKeys(cfg.Codec)
+	if err != nil {
+		return nil, err
+	}
+	return codec.NewDataConverter(codec.New(keys)), nil
+}
+
+func loadKeys(cfg config.Codec) (*codec.Keys, error) {
+	keys, err := codec.LoadKeyFile(cfg.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("temporal: CODEC_KEY_FILE: %w", err)
+	}
+	return keys, nil
 }
 
 func tlsConfig(cfg config.Temporal) (*tls.Config, error) {
@@ -82,7 +117,8 @@ func tlsConfig(cfg config.Temporal) (*tls.Config, error) {
 }
 
 // Keyword decodes a Keyword search attribute of a visibility record ("" when absent or not a
-// string), for the listings of the starter and the fleet's census.
+// string), for the listings of the starter and the fleet's census. Search attributes are never
+// encrypted (the server indexes them), so the default converter reads them, codec or not.
 func Keyword(fields map[string]*commonpb.Payload, name string) string {
 	p, ok := fields[name]
 	if !ok {

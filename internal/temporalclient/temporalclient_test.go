@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"net"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/offboard/offboard/internal/codec"
 	"github.com/offboard/offboard/internal/config"
 )
 
@@ -226,5 +228,66 @@ func TestDialFailsWithAddress(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), addr) {
 		t.Errorf("error %q does not name %s", err, addr)
+	}
+}
+
+func writeCodecKeys(t *testing.T, lines ...string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "codec-keys")
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+const testCodecKey = "k1 AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+
+// With CODEC_KEY_FILE the client's payloads and failures are encrypted; without it, as before.
+func TestOptionsCodec(t *testing.T) {
+	opts, err := Options(config.Temporal{Address: "h:1", Namespace: "n"}, nil)
+	if err != nil || opts.DataConverter != nil || opts.FailureConverter != nil {
+		t.Fatalf("no key file, yet converters: %+v %v", opts, err)
+	}
+	cfg := config.Temporal{Address: "h:1", Namespace: "n", Codec: config.Codec{KeyFile: writeCodecKeys(t, testCodecKey)}}
+	opts, err = Options(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.DataConverter == nil || opts.FailureConverter == nil {
+		t.Fatal("key file set, no converters")
+	}
+	p, err := opts.DataConverter.ToPayload(map[string]string{"contact": "user@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(p.Metadata["encoding"]) != codec.EncodingEncrypted || strings.Contains(string(p.Data), "user@example.com") {
+		t.Errorf("payload not encrypted: %v", p)
+	}
+	f := opts.FailureConverter.ErrorToFailure(errors.New("user@example.com did not answer"))
+	if strings.Contains(f.String(), "user@example.com") {
+		t.Errorf("failure message in clear: %v", f)
+	}
+	dc, err := DataConverter(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back map[string]string
+	if err := dc.FromPayload(p, &back); err != nil || back["contact"] != "user@example.com" {
+		t.Errorf("DataConverter does not read the client's payloads: %v %v", back, err)
+	}
+}
+
+func TestOptionsCodecBadKeyFile(t *testing.T) {
+	for name, path := range map[string]string{
+		"missing": filepath.Join(t.TempDir(), "nope"),
+		"bad":     writeCodecKeys(t, "k1 c2hvcnQ="),
+	} {
+		cfg := config.Temporal{Address: "h:1", Namespace: "n", Codec: config.Codec{KeyFile: path}}
+		if _, err := Options(cfg, nil); err == nil || !strings.Contains(err.Error(), "CODEC_KEY_FILE") {
+			t.Errorf("%s: error %v does not name CODEC_KEY_FILE", name, err)
+		}
+		if _, err := DataConverter(cfg); err == nil {
+			t.Errorf("%s: DataConverter accepted it", name)
+		}
 	}
 }

@@ -39,7 +39,9 @@ func NewActivities(cfg config.Worker, logger *zap.Logger) (Activities, error) {
 	acts := Activities{
 		Console: &activities.Console{},
 		Apple:   &activities.Apple{ServerID: cfg.Apple.ServerID},
-		Worker:  &activities.Worker{Info: activities.WorkerInfo{ConsoleMode: cfg.Console.Mode, AppleConfigured: cfg.Apple.Configured(), AppleServerID: cfg.Apple.ServerID}},
+		Worker: &activities.Worker{Info: activities.WorkerInfo{ConsoleMode: cfg.Console.Mode, AppleConfigured: cfg.Apple.Configured(),
+			AppleServerID: cfg.Apple.ServerID, AppleOrg: cfg.Apple.ClientID,
+			AppleGetPerMinute: cfg.Apple.GetPerMinute, ApplePostPerHour: cfg.Apple.PostPerHour}},
 	}
 	if cfg.Console.URL != "" {
 		c, err := console.New(console.Config{BaseURL: cfg.Console.URL, Token: cfg.Console.Token, HTTPClient: httpClient, UserAgent: "offboard-worker"})
@@ -162,6 +164,7 @@ func Start(c client.Client, acts Activities, opts Options) (stop func(), err err
 	appleW.RegisterActivity(acts.Apple)
 	batcherW := worker.New(c, contract.BatcherTaskQueue, qo[contract.BatcherTaskQueue])
 	batcherW.RegisterWorkflow(workflows.AppleUnassignBatcher)
+	batcherW.RegisterWorkflow(workflows.AppleCoordinator)
 	batcherW.RegisterActivity(&activities.Signals{Sender: c})
 	started := []worker.Worker{}
 	stop = func() {

@@ -18,21 +18,23 @@ import (
 // maxAppleRounds bounds the activities created for one device before an operator is asked.
 const maxAppleRounds = 5
 
-// unassign carries out §5: unassign the device from this console's MDM server in Apple Business
+// abmUnassign is `abm-unassign`, §5: unassign the device from this console's MDM server in Apple Business
 // Manager (unassign, never release). Apple's POST is not idempotent, so the activity ID is kept in
 // the workflow's state before polling, and after any failure the assignment is read again before
 // another activity is created.
-func (w *device) unassign(ctx workflow.Context) error {
+func (w *device) abmUnassign(ctx workflow.Context) (ending, error) {
 	id := procedure.ABMUnassign
 	if !w.info.AppleConfigured {
 		if _, err := w.askPerson(ctx, id, procedure.PartyOperator, "unassign the device in Apple Business Manager (no API credentials on this worker)",
 			w.instruction(id), []string{procedure.OutcomeDone}); err != nil {
-			return err
+			return ending{}, err
 		}
-		w.finish(ctx, id, StateDone, "")
-		return nil
+		return done("")
 	}
-	// --- batched: a fleet's device shares one activity with others (batch_device.go) ---
+	if w.coordinated(ctx) {
+		return w.unassignThroughCoordinator(ctx)
+	}
+	// Before the coordinator: a fleet's device shared one activity with others (section5_batched.go).
 	if w.batched() {
 		return w.unassignBatched(ctx)
 	}
@@ -41,7 +43,7 @@ func (w *device) unassign(ctx workflow.Context) error {
 
 // unassignAlone is §5 for one device: read, POST one activity, poll, and read again after any
 // failure before another POST.
-func (w *device) unassignAlone(ctx workflow.Context) error {
+func (w *device) unassignAlone(ctx workflow.Context) (ending, error) {
 	id, serial := procedure.ABMUnassign, w.status.Serial
 	w.begin(ctx, id, procedure.PartyApple, "unassigning in Apple Business Manager")
 	for round := 1; ; round++ {
@@ -50,12 +52,10 @@ func (w *device) unassignAlone(ctx workflow.Context) error {
 			return w.appleByHand(ctx, "Apple Business Manager could not be read: "+errMessage(err))
 		}
 		if !a.Assigned {
-			w.finish(ctx, id, StateDone, "Apple Business Manager shows no MDM server")
-			return nil
+			return done("Apple Business Manager shows no MDM server")
 		}
 		if w.info.AppleServerID != "" && a.ServerID != w.info.AppleServerID {
-			w.finish(ctx, id, StateSkipped, fmt.Sprintf("assigned to another MDM server (%s) now: not this console's to unassign", a.ServerID))
-			return nil
+			return skipped(fmt.Sprintf("assigned to another MDM server (%s) now: not this console's to unassign", a.ServerID))
 		}
 		if round > maxAppleRounds {
 			return w.appleByHand(ctx, fmt.Sprintf("the device is still assigned after %d activities", maxAppleRounds))
@@ -70,7 +70,7 @@ func (w *device) unassignAlone(ctx workflow.Context) error {
 				// Ambiguous: the activity may exist. Wait, then read the assignment again first.
 				w.note(id, "unassign failed ("+errMessage(err)+"): checking the assignment again")
 				if err := workflow.Sleep(ctx, retryDelay(err, round)); err != nil {
-					return err
+					return ending{}, err
 				}
 				continue
 			}
@@ -83,7 +83,7 @@ func (w *device) unassignAlone(ctx workflow.Context) error {
 		err := workflow.ExecuteActivity(pollOptions(ctx, contract.AppleTaskQueue, "await Apple activity "+w.status.AppleActID, w.timing.ApplePoll, 0),
 			appleActs.AwaitActivity, w.status.AppleActID).Get(ctx, &act)
 		if err != nil && ctx.Err() != nil {
-			return err
+			return ending{}, err
 		}
 		if err != nil || act.Status != applebusiness.ActivityCompleted {
 			w.note(id, fmt.Sprintf("activity %s ended %s %s", w.status.AppleActID, act.Status, act.SubStatus))
@@ -93,13 +93,12 @@ func (w *device) unassignAlone(ctx workflow.Context) error {
 }
 
 // appleByHand asks an operator to do §5 in Apple Business Manager.
-func (w *device) appleByHand(ctx workflow.Context, why string) error {
+func (w *device) appleByHand(ctx workflow.Context, why string) (ending, error) {
 	if _, err := w.askPerson(ctx, procedure.ABMUnassign, procedure.PartyOperator, why, w.instruction(procedure.ABMUnassign),
 		[]string{procedure.OutcomeDone}); err != nil {
-		return err
+		return ending{}, err
 	}
-	w.finish(ctx, procedure.ABMUnassign, StateDone, "done by hand in Apple Business Manager")
-	return nil
+	return done("done by hand in Apple Business Manager")
 }
 
 func retryable(err error) bool {

@@ -28,7 +28,7 @@ func (w *device) batched() bool { return w.in.FleetID != "" && w.info.AppleConfi
 // activity did not unassign, or whose batch got no clear answer, reads its own assignment (after
 // the wait the batcher says) and asks again if it is still assigned, exactly as the single path
 // re-reads before it posts again; a batch Apple refused leaves the device to the single path.
-func (w *device) unassignBatched(ctx workflow.Context) error {
+func (w *device) unassignBatched(ctx workflow.Context) (ending, error) {
 	id, serial := procedure.ABMUnassign, w.status.Serial
 	w.begin(ctx, id, procedure.PartyApple, "unassigning in Apple Business Manager, in one activity with other devices")
 	runID := workflow.GetInfo(ctx).WorkflowExecution.RunID
@@ -41,13 +41,12 @@ func (w *device) unassignBatched(ctx workflow.Context) error {
 		w.waiting(ctx, id, procedure.PartyApple, "waiting for a batched Apple activity", "", nil)
 		res, err := w.awaitBatch(ctx, req)
 		if err != nil {
-			return err
+			return ending{}, err
 		}
 		switch res.Outcome {
 		case UnassignDone:
 			w.status.AppleActID = res.ActivityID
-			w.finish(ctx, id, StateDone, fmt.Sprintf("unassigned by Apple activity %s with %d devices", res.ActivityID, res.BatchSize))
-			return nil
+			return done(fmt.Sprintf("unassigned by Apple activity %s with %d devices", res.ActivityID, res.BatchSize))
 		case UnassignNotCreated:
 			w.note(id, "batch refused ("+res.Detail+"): unassigning this device on its own")
 			return w.unassignAlone(ctx)
@@ -56,7 +55,7 @@ func (w *device) unassignBatched(ctx workflow.Context) error {
 		w.note(id, why+": checking the assignment")
 		if res.RetryAfter > 0 {
 			if err := workflow.Sleep(ctx, res.RetryAfter); err != nil {
-				return err
+				return ending{}, err
 			}
 		}
 		var a activities.Assignment
@@ -64,14 +63,12 @@ func (w *device) unassignBatched(ctx workflow.Context) error {
 			return w.appleByHand(ctx, "Apple Business Manager could not be read: "+errMessage(err))
 		}
 		if !a.Assigned {
-			w.finish(ctx, id, StateDone, why+"; Apple Business Manager shows no MDM server")
-			return nil
+			return done(why + "; Apple Business Manager shows no MDM server")
 		}
 		if w.info.AppleServerID != "" && a.ServerID != w.info.AppleServerID {
-			w.finish(ctx, id, StateSkipped, fmt.Sprintf("%s; assigned to another MDM server (%s): not this console's to unassign", why, a.ServerID))
 			w.status.Warnings = append(w.status.Warnings, "Apple Business Manager assigns the device to MDM server "+a.ServerID+
 				", not this console's: it was not unassigned (a fleet's devices skip the pre-flight check of the Apple assignment).")
-			return nil
+			return skipped(fmt.Sprintf("%s; assigned to another MDM server (%s): not this console's to unassign", why, a.ServerID))
 		}
 	}
 }

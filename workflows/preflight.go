@@ -1,0 +1,123 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/offboard/offboard/activities"
+	"github.com/offboard/offboard/internal/contract"
+	"github.com/offboard/offboard/internal/procedure"
+)
+
+// preflight reads the console and Apple Business Manager and checks they fit the request before
+// anything destructive happens; the facts may change the plan (lost mode, Work Smart).
+func (w *device) preflight(ctx workflow.Context) (ending, error) {
+	serial := w.status.Serial
+	w.begin(ctx, procedure.Preflight, procedure.PartyConsole, "reading the console and Apple Business Manager")
+	if err := workflow.ExecuteActivity(callOptions(ctx, contract.TaskQueue, "worker capabilities"), workerActs.Describe).Get(ctx, &w.info); err != nil {
+		return ending{}, err
+	}
+	if w.status.ConsoleMode == "" {
+		w.status.ConsoleMode = w.info.ConsoleMode
+	}
+	facts := procedure.Facts{}
+	if !w.operatorMode() {
+		var d consoleDevice
+		err := workflow.ExecuteActivity(callOptions(ctx, contract.ConsoleTaskQueue, "pre-flight: read "+serial), consoleActs.ReadDevice, serial).Get(ctx, &d)
+		if err != nil {
+			return ending{}, preflightError(serial, err)
+		}
+		facts.ConsoleRead, facts.Status, facts.ADE, facts.MDMProfileRemovable = true, d.Status, d.ADE, d.MDMProfileRemovable
+		facts.Supervised, facts.LostMode, facts.WorkSmart = d.Supervised, d.LostMode, d.WorkSmart
+		for _, p := range d.Profiles {
+			if p.Kind == "restrictions" {
+				w.restrictionsProfiles = append(w.restrictionsProfiles, p.ID)
+			}
+		}
+	}
+	if w.in.Request.Enrollment.IsADE() && w.info.AppleConfigured {
+		a, read, err := w.readApple(ctx)
+		if err != nil {
+			return ending{}, preflightError(serial, err)
+		}
+		facts.AppleRead, facts.AppleAssigned, facts.AppleServerID, facts.OurAppleServer = read, a.Assigned, a.ServerID, w.info.AppleServerID
+	}
+	fit, err := procedure.CheckFacts(w.in.Request, facts)
+	if err != nil {
+		return ending{}, err
+	}
+	w.alreadyGreyedOut = fit.AlreadyGreyedOut
+	w.replan(ctx, fit.Plan)
+	return done(describeFacts(facts, fit))
+}
+
+// readApple reads where Apple Business Manager assigns the device: through the Apple coordinator,
+// or before it with a read of its own. Before the coordinator a fleet's device did not read it
+// (read false): see section5_batched.go.
+func (w *device) readApple(ctx workflow.Context) (a activities.Assignment, read bool, err error) {
+	switch {
+	case w.coordinated(ctx):
+		a, err = w.readAppleThroughCoordinator(ctx)
+		return a, true, err
+	case w.batched():
+		return a, false, nil
+	}
+	err = workflow.ExecuteActivity(callOptions(ctx, contract.AppleTaskQueue, "pre-flight: Apple assignment of "+w.status.Serial),
+		appleActs.AssignedServer, w.status.Serial).Get(ctx, &a)
+	return a, true, err
+}
+
+// replan lays out the plan the facts call for. Before version 1 a step the facts added
+// (disable-lost-mode) went to the end of the status, and so ran after abm-unassign: on keep/ade
+// and keep/manual the user was told to remove the MDM profile of a device lost mode locks. From
+// version 1 the steps follow the new plan's order.
+func (w *device) replan(ctx workflow.Context, plan procedure.Result) {
+	if !w.reordersSteps(plan) {
+		w.setPlan(plan)
+		return
+	}
+	if workflow.GetVersion(ctx, changePlanOrder, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		w.setPlan(plan)
+		return
+	}
+	w.setPlanInOrder(plan)
+}
+
+// changePlanOrder is the workflow.GetVersion change ID of replan's fix.
+const changePlanOrder = "plan-order-after-preflight"
+
+// reordersSteps reports whether the plan puts a new step anywhere but at the end of the status.
+func (w *device) reordersSteps(plan procedure.Result) bool {
+	for i, id := range plan.Steps {
+		if w.stepIndex(id) < 0 && slices.ContainsFunc(plan.Steps[i+1:], func(s procedure.StepID) bool { return w.stepIndex(s) >= 0 }) {
+			return true
+		}
+	}
+	return false
+}
+
+func preflightError(serial string, err error) error {
+	if activities.IsType(err, activities.ErrRecordGone) {
+		return fmt.Errorf("device %s: the console has no record with this serial: check the serial in CLOMO PANEL (Devices); nothing was changed", serial)
+	}
+	return fmt.Errorf("device %s: pre-flight could not read the facts: %s", serial, errMessage(err))
+}
+
+func describeFacts(f procedure.Facts, fit procedure.Fit) string {
+	var parts []string
+	if f.ConsoleRead {
+		parts = append(parts, fmt.Sprintf("console: %s, ADE %t, lost mode %t, Work Smart %t", f.Status, f.ADE, f.LostMode, f.WorkSmart))
+	} else {
+		parts = append(parts, "console not read (operator mode)")
+	}
+	if f.AppleRead {
+		parts = append(parts, fmt.Sprintf("Apple: assigned %t", f.AppleAssigned))
+	}
+	if fit.AlreadyGreyedOut {
+		parts = append(parts, "already greyed-out")
+	}
+	return strings.Join(parts, "; ")
+}
