@@ -31,7 +31,11 @@ import (
 // Time: a device checks in every third read (fakeWorld), a poll every 10 minutes, so about every
 // 30 minutes; the user is reminded after 1, 2 and 3 hours and the operator is asked after 4. A run
 // that has not finished after 12 hours waits for good: its status must be the same two hours
-// later, and then the test cancels it.
+// later, and then the test cancels it. In console mode "operator" the scripted person of
+// oracletest.Person reads the fake console every 10 minutes and reports through complete-step.
+//
+// The failures are listed grouped by cause at the end (and printed by TestMain). COMBO_DEBUG=1
+// logs every combination's outcome and events, passing or not (with -v).
 var comboTiming = Timing{
 	CheckInPoll: 10 * time.Minute, CheckInDeadline: 4 * time.Hour,
 	UserReminders:    []time.Duration{time.Hour, 2 * time.Hour, 3 * time.Hour},
@@ -45,7 +49,8 @@ const (
 	comboLateAfter = 3 // the late user acts on the third message: the first and two reminders
 )
 
-// combinationsRun is printed by TestMain, so `go test` without -v shows the count.
+// combinationsRun is printed by TestMain, so `go test` without -v shows the count (go test in
+// package list mode, `go test ./...`, shows a passing package's output only with -v).
 var combinationsRun struct {
 	sync.Mutex
 	line     string
