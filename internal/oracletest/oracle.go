@@ -313,16 +313,17 @@ walk:
 			break
 		}
 		// Before the stop every event must happen, and at a vendor stop the stage's own. With a
-		// device that never checks in nothing is required: the product may wait for the device
-		// earlier than the page does (for a command's acknowledgement), so only what may happen
-		// up to the stop, and its order, is checked.
-		required := !checkInNever && (i < stop || s.vendor)
+		// device that never checks in only the console commands of the steps before the first
+		// that needs the device are required: the product (or the operator, who reports a step
+		// once the device has carried it out) may wait for the device earlier than the page does,
+		// so what may happen up to the stop, and its order, is checked.
+		required := i < stop || s.vendor
 		for _, ev := range s.events {
 			e.Allowed = append(e.Allowed, ev)
 			if strings.HasPrefix(ev, "applied:") {
 				e.Allowed = append(e.Allowed, "cmd:"+strings.TrimPrefix(ev, "applied:"))
 			}
-			if required {
+			if required && (!checkInNever || strings.HasPrefix(ev, "cmd:")) {
 				e.Required = append(e.Required, ev)
 			}
 		}

@@ -66,7 +66,7 @@ func TestExpectReadsLikeThePage(t *testing.T) {
 		t.Errorf("manual: %+v", e)
 	}
 	if e := Expect(with(func(c *Combo) { c.User, c.CheckIn = UserNever, CheckInNever })); e.Outcome != Waiting || e.Party != PartyOperator ||
-		len(e.Required) != 0 || slices.Contains(e.Allowed, CmdPurgeDevice) {
+		!slices.Equal(e.Required, []string{CmdRemoveProfile}) || slices.Contains(e.Allowed, CmdPurgeDevice) {
 		t.Errorf("never comes back: %+v", e)
 	}
 	if e := Expect(with(func(c *Combo) { c.WorkSmart = true })); e.Describe() != "waiting on vendor-support at delete-greyed-out-record" ||
