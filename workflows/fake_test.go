@@ -20,6 +20,7 @@ type fakeWorld struct {
 	mu       sync.Mutex
 	devices  map[string]*fakeDevice
 	commands map[string]*console.Command
+	requests map[string]console.CommandRequest // command ID → the request that made it
 	byKey    map[string]string
 	sent     []sentCommand // every command the console accepted, replays included
 	notes    []notify.Message
@@ -29,6 +30,16 @@ type fakeWorld struct {
 	postFail int               // Apple POSTs that fail ambiguously (the activity is created, the answer lost)
 	acts     map[string]applebusiness.Activity
 	actSeq   int
+	log      []fakeEvent // what happened to the devices, in order (combinations_test.go reads it)
+}
+
+// fakeEvent is one line of the fake's log, named as oracletest names events: "cmd:<type>" (a
+// command accepted, replays excluded), "refused:<type>:<code>", "applied:<type>" (a queued command
+// carried out at a check-in), "greyed-out", "told:<step>" (a message to the device's user),
+// "user:<step>" (the user did it), "unassign", "record-gone", "return-to-service".
+type fakeEvent struct {
+	Serial, Name    string
+	LostMode, Wiped bool // the device's state when it happened
 }
 
 type fakeDevice struct {
@@ -42,6 +53,17 @@ type fakeDevice struct {
 	deleteAfter   int      // reads until a deleted record disappears
 	deleting      bool
 	deletedInLost bool
+
+	// Knobs of the combination tests; their zero values keep what the older tests rely on.
+	lostLocksUser bool           // lost mode locks the device: its user cannot act while it is on
+	userAfter     int            // messages (the first, then reminders) the user needs before acting; 0 or 1: the first
+	told          map[string]int // messages to the user, by step
+	certificates  int            // certificates issued to the device: 4-2 answers certificates-remain
+	vppLicenses   int            // VPP licenses: 4-2 answers vpp-license-remains
+	vppStuck      bool           // Apple keeps the licenses: the revoke frees nothing
+	countsFresh   bool           // refresh-license-counts ran: a revoke now frees the licenses
+	wiped         bool           // the device was erased (2-1 or 2-2)
+	strict        bool           // a record that is not managed refuses what only a managed one takes, as the simulator's does
 }
 
 type sentCommand struct {
@@ -51,6 +73,7 @@ type sentCommand struct {
 
 func newFakeWorld() *fakeWorld {
 	return &fakeWorld{devices: map[string]*fakeDevice{}, commands: map[string]*console.Command{}, byKey: map[string]string{},
+		requests: map[string]console.CommandRequest{},
 		assigned: map[string]string{}, acts: map[string]applebusiness.Activity{}}
 }
 
@@ -60,7 +83,7 @@ const fakeServer = "MDM-SERVER-1"
 func (f *fakeWorld) add(serial, enrollment string, opts ...func(*fakeDevice)) *fakeDevice {
 	d := &fakeDevice{Device: console.Device{Serial: serial, Status: console.StatusManaged, Supervised: true,
 		Profiles: []console.Profile{{ID: "restrictions", Name: "制限設定プロファイル", Kind: "restrictions"}, {ID: "wifi", Name: "Wi-Fi", Kind: "configuration"}}},
-		checkInEvery: 3, userComplies: true, userTold: map[string]bool{}, deleteAfter: 2}
+		checkInEvery: 3, userComplies: true, userTold: map[string]bool{}, told: map[string]int{}, deleteAfter: 2}
 	switch enrollment {
 	case "ade-restricted":
 		d.ADE = true
@@ -90,6 +113,7 @@ func (f *fakeWorld) read(serial string) (*fakeDevice, error) {
 	d.reads++
 	if d.deleting {
 		if d.deleteAfter--; d.deleteAfter <= 0 {
+			f.event(d, "record-gone")
 			delete(f.devices, serial)
 			return nil, &console.APIError{Status: 404, Code: console.CodeDeviceNotFound, Message: "deleted"}
 		}
@@ -105,21 +129,53 @@ func (f *fakeWorld) checkIn(d *fakeDevice) {
 		c := f.commands[id]
 		switch c.Type {
 		case console.CmdEraseDevice:
-			d.Status, d.LostMode = console.StatusGreyedOut, false
+			d.Status, d.LostMode, d.wiped, d.Profiles = console.StatusGreyedOut, false, true, nil
 		case console.CmdDisableLostMode:
 			d.LostMode = false
 		case console.CmdRemoveProfile:
-			d.Profiles = nil
+			d.Profiles = slices.DeleteFunc(d.Profiles, func(p console.Profile) bool {
+				ids := f.requests[id].ProfileIDs
+				return len(ids) == 0 || slices.Contains(ids, p.ID)
+			})
 		}
 		c.Status = console.CommandCompleted
+		f.event(d, "applied:"+c.Type)
+		if c.Type == console.CmdEraseDevice {
+			f.event(d, "greyed-out")
+		}
 	}
 	d.queued = nil
-	if d.userComplies && d.userTold["user-remove-mdm-profile"] && d.MDMProfileRemovable {
-		d.Status = console.StatusGreyedOut
+	if (d.strict && d.Status != console.StatusManaged) || (d.lostLocksUser && d.LostMode) {
+		return // gone from MDM; or locked in lost mode, so its user cannot reach Settings
 	}
-	if d.userComplies && d.userTold["user-wipe"] && !slices.ContainsFunc(d.Profiles, func(p console.Profile) bool { return p.Kind == "restrictions" }) {
-		d.Status, d.LostMode = console.StatusGreyedOut, false
+	if d.userComplies && d.userTold["user-remove-mdm-profile"] && d.told["user-remove-mdm-profile"] >= d.userAfter && d.MDMProfileRemovable {
+		d.Status, d.Profiles = console.StatusGreyedOut, nil
+		f.event(d, "user:user-remove-mdm-profile")
+		f.event(d, "greyed-out")
 	}
+	if d.userComplies && d.userTold["user-wipe"] && d.told["user-wipe"] >= d.userAfter && !slices.ContainsFunc(d.Profiles, func(p console.Profile) bool { return p.Kind == "restrictions" }) {
+		d.Status, d.LostMode, d.wiped, d.Profiles = console.StatusGreyedOut, false, true, nil
+		f.event(d, "user:user-wipe")
+		f.event(d, "greyed-out")
+	}
+}
+
+// event logs what happened to a device; the caller holds f.mu.
+func (f *fakeWorld) event(d *fakeDevice, name string) {
+	f.log = append(f.log, fakeEvent{Serial: d.Serial, Name: name, LostMode: d.LostMode, Wiped: d.wiped})
+}
+
+// events returns the log of one device.
+func (f *fakeWorld) events(serial string) []fakeEvent {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []fakeEvent
+	for _, e := range f.log {
+		if e.Serial == serial {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func (f *fakeWorld) Device(_ context.Context, serial string) (console.Device, error) {
@@ -146,14 +202,21 @@ func (f *fakeWorld) SendCommand(_ context.Context, serial, key string, req conso
 		return console.Command{}, &console.APIError{Status: 404, Code: console.CodeDeviceNotFound, Message: "no such device"}
 	}
 	refuse := func(code string) (console.Command, error) {
+		f.event(d, "refused:"+req.Type+":"+code)
 		return console.Command{}, &console.APIError{Status: 409, Code: code, Message: code}
 	}
 	status := console.CommandCompleted
 	switch req.Type {
 	case console.CmdRemoveProfile, console.CmdEraseDevice, console.CmdDisableLostMode:
+		if d.strict && d.Status != console.StatusManaged {
+			return refuse(console.CodeNotManaged) // the device has left MDM: nothing reaches it
+		}
 		status = console.CommandQueued
 	case console.CmdDeleteDevice:
-		if d.WorkSmart {
+		switch {
+		case d.strict && d.Status != console.StatusManaged:
+			return refuse(console.CodeNotManaged) // a greyed-out record is deleted with purge-device
+		case d.WorkSmart:
 			return refuse(console.CodeWorkSmart)
 		}
 		d.deleting, d.deletedInLost = true, d.LostMode
@@ -167,16 +230,32 @@ func (f *fakeWorld) SendCommand(_ context.Context, serial, key string, req conso
 			code := d.purgeErrors[0]
 			d.purgeErrors = d.purgeErrors[1:]
 			return refuse(code)
+		case d.certificates > 0:
+			return refuse(console.CodeCertificatesRemain)
+		case d.vppLicenses > 0:
+			return refuse(console.CodeVPPLicenseRemains)
 		}
-		d.deleting = true
+		d.deleting, d.deletedInLost = true, d.LostMode && !d.wiped
+	case console.CmdRemoveCertificates:
+		d.certificates = 0
+	case console.CmdRefreshLicenseCounts:
+		d.countsFresh = true
+	case console.CmdRevokeVPPLicenses:
+		if d.countsFresh && !d.vppStuck {
+			d.vppLicenses = 0
+		}
 	}
 	id := fmt.Sprintf("c-%d", len(f.commands)+1)
 	c := &console.Command{ID: id, Serial: serial, Type: req.Type, Status: status, IdempotencyKey: key}
-	f.commands[id], f.byKey[key] = c, id
+	f.commands[id], f.byKey[key], f.requests[id] = c, id, req
 	if status == console.CommandQueued {
 		d.queued = append(d.queued, id)
 	}
 	f.sent = append(f.sent, sentCommand{serial, req.Type, key, false})
+	f.event(d, "cmd:"+req.Type)
+	if req.ReturnToService {
+		f.event(d, "return-to-service")
+	}
 	return *c, nil
 }
 
@@ -200,6 +279,8 @@ func (f *fakeWorld) Notify(_ context.Context, m notify.Message) error {
 	f.notes = append(f.notes, m)
 	if d, ok := f.devices[m.Serial]; ok && m.Audience == "user" {
 		d.userTold[m.Step] = true
+		d.told[m.Step]++
+		f.event(d, "told:"+m.Step)
 	}
 	return nil
 }
@@ -217,6 +298,13 @@ func (f *fakeWorld) UnassignDevices(_ context.Context, serials []string) (appleb
 	f.actSeq++
 	id := fmt.Sprintf("act-%d", f.actSeq)
 	f.unassign = append(f.unassign, serials...)
+	for _, s := range serials {
+		d := f.devices[s]
+		if d == nil {
+			d = &fakeDevice{Device: console.Device{Serial: s}}
+		}
+		f.event(d, "unassign")
+	}
 	act := applebusiness.Activity{ID: id, Status: applebusiness.ActivityCompleted, SubStatus: "COMPLETED_WITH_SUCCESS", CreatedDateTime: time.Unix(0, 0)}
 	if f.actFails > 0 {
 		f.actFails--
