@@ -56,6 +56,19 @@ type CodecServer struct {
 	CORSOrigin string `envconfig:"CODEC_CORS_ORIGIN" default:"http://localhost:8233"`
 }
 
+// Intake is what the intake API (bin/intake, docs/intake.md) reads: the Temporal connection the
+// starter uses, where to listen, and the files of its callers' credentials. The files are read and
+// checked by internal/intake; at least one of them must be set.
+type Intake struct {
+	Temporal
+	Listen string `envconfig:"INTAKE_LISTEN" default:"127.0.0.1:8090"`
+	// TokensFile holds one "<name> <scope> <token>" a line: the bearer tokens of the callers.
+	TokensFile string `envconfig:"INTAKE_TOKENS_FILE"`
+	// HMACSecretFile holds one "<name> <scope> <secret>" a line: the shared secrets of callers
+	// that sign their requests' bodies instead of sending a token.
+	HMACSecretFile string `envconfig:"INTAKE_HMAC_SECRET_FILE"`
+}
+
 // CodecTokenMinLength is the shortest CODEC_TOKEN accepted.
 const CodecTokenMinLength = 16
 
@@ -201,6 +214,37 @@ func LoadCodecServer() (CodecServer, error) {
 		return CodecServer{}, fmt.Errorf("config: %w", errors.Join(errs...))
 	}
 	return c, nil
+}
+
+// LoadIntake reads and checks the intake API's settings. It reports every problem at once.
+func LoadIntake() (Intake, error) {
+	var in Intake
+	if err := envconfig.Process("", &in); err != nil {
+		return Intake{}, fmt.Errorf("config: %w", scrub(err))
+	}
+	if err := in.validate(); err != nil {
+		return Intake{}, fmt.Errorf("config: %w", err)
+	}
+	return in, nil
+}
+
+func (in Intake) validate() error {
+	errs := []error{in.Temporal.validate()}
+	if _, _, err := net.SplitHostPort(in.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("INTAKE_LISTEN %q must be host:port", in.Listen))
+	}
+	if in.TokensFile == "" && in.HMACSecretFile == "" {
+		errs = append(errs, errors.New("INTAKE_TOKENS_FILE or INTAKE_HMAC_SECRET_FILE (or both) must be set: every request must be authenticated"))
+	}
+	return errors.Join(errs...)
+}
+
+// Redacted lists the intake's variables with their values (the Temporal API key shows as "set"
+// or "unset"; the credential files are paths, not secrets).
+func (in Intake) Redacted() map[string]string {
+	out := map[string]string{}
+	redact(reflect.ValueOf(in), out)
+	return out
 }
 
 func (c CodecServer) validate() error {

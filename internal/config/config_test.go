@@ -198,8 +198,9 @@ func TestSecretsNeverShown(t *testing.T) {
 	if got := w.Temporal.Redacted()["TEMPORAL_API_KEY"]; got != "set" {
 		t.Errorf("Temporal.Redacted API key = %q", got)
 	}
-	if len(red) != len(Variables())-len(codecServerOnly) {
-		t.Errorf("Redacted has %d variables, Variables %d (%d of them the codec server's alone)", len(red), len(Variables()), len(codecServerOnly))
+	if len(red) != len(Variables())-len(codecServerOnly)-len(intakeOnly) {
+		t.Errorf("Redacted has %d variables, Variables %d (%d of them the codec server's alone, %d the intake's)",
+			len(red), len(Variables()), len(codecServerOnly), len(intakeOnly))
 	}
 
 	clearEnv(t)
@@ -270,6 +271,17 @@ func TestVariablesDocumentEveryField(t *testing.T) {
 		name := f.Tag.Get("envconfig")
 		if name == "" || tags[name] {
 			t.Errorf("CodecServer.%s: no envconfig tag, or %q read by the worker too", f.Name, name)
+		}
+		tags[name] = true
+	}
+	// The intake shares Temporal with the worker.
+	for _, f := range reflect.VisibleFields(reflect.TypeOf(Intake{})) {
+		if f.Anonymous || len(f.Index) > 1 {
+			continue
+		}
+		name := f.Tag.Get("envconfig")
+		if name == "" || tags[name] {
+			t.Errorf("Intake.%s: no envconfig tag, or %q read by another program too", f.Name, name)
 		}
 		tags[name] = true
 	}

@@ -59,14 +59,17 @@ var descriptions = []struct{ name, text string }{
 	{"CODEC_TOKEN_FILE", "codec server: file holding the bearer token every request must carry (preferred over CODEC_TOKEN)"},
 	{"CODEC_TOKEN", "codec server: bearer token every request must carry (at least 16 characters)"},
 	{"CODEC_CORS_ORIGIN", "codec server: Web UI origins (comma-separated) allowed to call it from a browser"},
+	{"INTAKE_LISTEN", "intake API (bin/intake): host:port it listens on"},
+	{"INTAKE_TOKENS_FILE", "intake API: callers' bearer tokens, one \"<name> <scope> <token>\" a line, scope read, start or wipe (docs/intake.md)"},
+	{"INTAKE_HMAC_SECRET_FILE", "intake API: callers' HMAC secrets, one \"<name> <scope> <secret>\" a line, for signed bodies instead of tokens (docs/intake.md)"},
 }
 
-// Variables documents every environment variable Offboard reads (the worker, the starter and the
-// codec server), in a stable order. Defaults and secrecy come from the struct tags, so the table
-// cannot drift from the code.
+// Variables documents every environment variable Offboard reads (the worker, the starter, the
+// codec server and the intake API), in a stable order. Defaults and secrecy come from the struct
+// tags, so the table cannot drift from the code.
 func Variables() []Variable {
 	fields := map[string]reflect.StructField{}
-	for _, t := range []reflect.Type{reflect.TypeOf(Worker{}), reflect.TypeOf(CodecServer{})} {
+	for _, t := range []reflect.Type{reflect.TypeOf(Worker{}), reflect.TypeOf(CodecServer{}), reflect.TypeOf(Intake{})} {
 		for _, f := range tagged(t) {
 			fields[f.Tag.Get("envconfig")] = f
 		}
