@@ -34,7 +34,9 @@ type device struct {
 
 	info activities.WorkerInfo
 	// alreadyGreyedOut: pre-flight found the record greyed-out, so the steps before it happened.
-	alreadyGreyedOut     bool
+	alreadyGreyedOut bool
+	// alreadyUnassigned: pre-flight found the device assigned to no MDM server in Apple.
+	alreadyUnassigned    bool
 	restrictionsProfiles []string // read at pre-flight: what remove-restrictions-profile removes
 	rounds               map[procedure.StepID]int
 	appleRequests        int // requests this run sent the Apple coordinator

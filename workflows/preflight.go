@@ -45,11 +45,15 @@ func (w *device) preflight(ctx workflow.Context) (ending, error) {
 		}
 		facts.AppleRead, facts.AppleAssigned, facts.AppleServerID, facts.OurAppleServer = read, a.Assigned, a.ServerID, w.info.AppleServerID
 	}
+	if !facts.ConsoleRead && workflow.GetVersion(ctx, changeOperatorLostMode, workflow.DefaultVersion, 1) >= 1 {
+		// Nothing read lost mode: the operator checks it where it would stop the path.
+		facts.LostModeUnknown = true
+	}
 	fit, err := procedure.CheckFacts(w.in.Request, facts)
 	if err != nil {
 		return ending{}, err
 	}
-	w.alreadyGreyedOut = fit.AlreadyGreyedOut
+	w.alreadyGreyedOut, w.alreadyUnassigned = fit.AlreadyGreyedOut, fit.AlreadyUnassigned
 	w.replan(ctx, fit.Plan)
 	return done(describeFacts(facts, fit))
 }
@@ -88,6 +92,11 @@ func (w *device) replan(ctx workflow.Context, plan procedure.Result) {
 
 // changePlanOrder is the workflow.GetVersion change ID of replan's fix.
 const changePlanOrder = "plan-order-after-preflight"
+
+// changeOperatorLostMode: from version 1, in operator mode (nothing reads the console) the
+// operator checks lost mode, and turns it off, before the first step it would stop; before, lost
+// mode was never looked at in operator mode, and the user was told to act on a locked device.
+const changeOperatorLostMode = "operator-checks-lost-mode"
 
 // reordersSteps reports whether the plan puts a new step anywhere but at the end of the status.
 func (w *device) reordersSteps(plan procedure.Result) bool {

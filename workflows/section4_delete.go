@@ -22,7 +22,17 @@ import (
 // before its user is asked to tap through Settings or its record is deleted. A record deleted
 // in lost mode can never leave lost mode.
 func (w *device) disableLostMode(ctx workflow.Context) (ending, error) {
-	return w.consoleCommand(ctx, procedure.DisableLostMode, console.CommandRequest{Type: console.CmdDisableLostMode})
+	id := procedure.DisableLostMode
+	if w.operatorMode() {
+		// Nothing read the console: the operator looks, and turns lost mode off if it is on.
+		if _, err := w.askPerson(ctx, id, procedure.PartyOperator,
+			"check lost mode (紛失モード) in CLOMO PANEL: turn it off if it is on, and report done once the device shows it off",
+			w.instruction(id), procedure.Outcomes(id)); err != nil {
+			return ending{}, err
+		}
+		return done("")
+	}
+	return w.consoleCommand(ctx, id, console.CommandRequest{Type: console.CmdDisableLostMode})
 }
 
 // deleteManagedRecord is `delete-managed-record` (4-1): デバイスを削除, typed "YES".

@@ -31,7 +31,10 @@ func (w *device) abmUnassign(ctx workflow.Context) (ending, error) {
 		}
 		return done("")
 	}
-	if w.coordinated(ctx) {
+	switch v := w.appleVersion(ctx); {
+	case v >= 2 && w.alreadyUnassigned:
+		return skipped("Apple Business Manager showed the device assigned to no MDM server at pre-flight: nothing to unassign")
+	case v >= 1:
 		return w.unassignThroughCoordinator(ctx)
 	}
 	// Before the coordinator: a fleet's device shared one activity with others (section5_batched.go).

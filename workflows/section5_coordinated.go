@@ -21,7 +21,14 @@ const changeAppleCoordinator = "apple-coordinator"
 
 // coordinated reports whether this device's Apple calls go through the coordinator.
 func (w *device) coordinated(ctx workflow.Context) bool {
-	return workflow.GetVersion(ctx, changeAppleCoordinator, workflow.DefaultVersion, 1) >= 1
+	return w.appleVersion(ctx) >= 1
+}
+
+// appleVersion is the device's version of changeAppleCoordinator: 1 goes through the
+// coordinator; 2 also skips §5 when pre-flight found the device assigned to no MDM server
+// (version 1 sent it an UNASSIGN_DEVICES activity all the same).
+func (w *device) appleVersion(ctx workflow.Context) workflow.Version {
+	return workflow.GetVersion(ctx, changeAppleCoordinator, workflow.DefaultVersion, 2)
 }
 
 // readAppleThroughCoordinator is pre-flight's Apple read, through the coordinator.

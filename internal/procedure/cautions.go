@@ -32,6 +32,8 @@ const (
 		"and the console cannot turn it off once the MDM profile is gone"
 	whyLostModeDelete = "lost mode (紛失モード) is on: deleting the record while it is on makes it impossible to turn off, " +
 		"and the device would then need a wipe"
+	whyLostModeUnknown = "the console was not read (operator mode): lost mode (紛失モード) may be on, which locks Settings " +
+		"and must not be on at a delete: check it in CLOMO PANEL and turn it off if it is on"
 	whyRestrictions = "the restrictions profile (制限設定プロファイル) may disallow \"すべてのコンテンツと設定を消去\" " +
 		"(Erase All Content and Settings): it must be gone before the user can erase the device"
 )
@@ -48,6 +50,8 @@ var errLostModeUserWipe = errors.New("the device is in lost mode (紛失モー�
 //     before delete-managed-record).
 //   - lost mode with 2-1: refused, its user cannot reach Settings (use the console wipe).
 //   - lost mode with 2-2: nothing, the erase clears lost mode.
+//   - lost mode unknown (operator mode): disable-lost-mode, as a check, where lost mode would go,
+//     on every path but 2-2; 2-1 included, since the user can erase once lost mode is off.
 func Cautions(r Request) ([]Caution, error) {
 	if _, err := ParseEnrollment(string(r.Enrollment)); err != nil {
 		return nil, err
@@ -60,6 +64,16 @@ func Cautions(r Request) ([]Caution, error) {
 	var out []Caution
 	if slices.Contains(base, UserWipe) {
 		out = append(out, Caution{Name: CautionRestrictionsProfile, Insert: RemoveRestrictionsProfile, Before: UserWipe, Why: whyRestrictions})
+	}
+	if r.LostModeUnknown && !r.LostMode && !(r.Wipe && method == WipeConsole) {
+		// Nobody read the console: the operator checks lost mode where it would stop the path,
+		// and turns it off if it is on (a device in lost mode may still take 2-1 once it is off).
+		for _, id := range base {
+			if needsLostModeOff(id) {
+				out = append(out, Caution{Name: CautionLostMode, Insert: DisableLostMode, Before: id, Why: whyLostModeUnknown})
+				break
+			}
+		}
 	}
 	if r.LostMode {
 		switch {

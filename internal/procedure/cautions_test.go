@@ -140,3 +140,35 @@ func TestResultWith(t *testing.T) {
 		t.Errorf("With lost the path or the warnings: %+v", got)
 	}
 }
+
+// In operator mode nobody reads lost mode from the console: the operator checks it, and turns it
+// off, before the first step lost mode would stop (procedure.md, "Facts around the page"), on every
+// path but the console wipe, whose erase clears it.
+func TestLostModeUnknownIsCheckedByThePerson(t *testing.T) {
+	cases := []struct {
+		enrollment Enrollment
+		wipe       bool
+		method     WipeMethod
+		before     StepID // "" for none
+	}{
+		{ADE, false, "", UserRemoveMDMProfile},
+		{Manual, false, "", UserRemoveMDMProfile},
+		{ADERestricted, false, "", DeleteManagedRecord},
+		{ADE, true, WipeDevice, UserWipe},
+		{Manual, true, WipeConsole, ""},
+	}
+	for _, c := range cases {
+		r := Request{Serial: "F2LXK0A1HG7J", Enrollment: c.enrollment, Wipe: c.wipe, WipeMethod: c.method, LostModeUnknown: true}
+		plan, err := Plan(r)
+		if err != nil {
+			t.Fatalf("%+v: %v", c, err)
+		}
+		at := slices.Index(plan.Steps, DisableLostMode)
+		switch {
+		case c.before == "" && at >= 0:
+			t.Errorf("%s: disable-lost-mode on a console wipe: %v", plan.Path, plan.Steps)
+		case c.before != "" && (at < 0 || plan.Steps[at+1] != c.before):
+			t.Errorf("%s: want disable-lost-mode right before %s: %v", plan.Path, c.before, plan.Steps)
+		}
+	}
+}

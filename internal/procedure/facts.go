@@ -16,6 +16,8 @@ type Facts struct {
 	Supervised          bool   `json:"supervised,omitempty"`
 	LostMode            bool   `json:"lostMode,omitempty"`
 	WorkSmart           bool   `json:"workSmart,omitempty"`
+	// LostModeUnknown: the console was not read, and lost mode is to be checked by a person.
+	LostModeUnknown bool `json:"lostModeUnknown,omitempty"`
 
 	AppleRead      bool   `json:"appleRead"`
 	AppleAssigned  bool   `json:"appleAssigned,omitempty"`
@@ -61,6 +63,8 @@ func CheckFacts(r Request, f Facts) (Fit, error) {
 		}
 		fit.Request.LostMode = f.LostMode
 		fit.Request.WorkSmart = f.WorkSmart
+	} else {
+		fit.Request.LostModeUnknown = f.LostModeUnknown
 	}
 	if f.AppleRead && r.Enrollment.IsADE() {
 		switch {

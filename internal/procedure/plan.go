@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -72,7 +73,10 @@ type Request struct {
 	RemoveAutoInstalledApps bool       `json:"removeAutoInstalledApps,omitempty"`
 	ReturnToService         bool       `json:"returnToService,omitempty"`
 	LostMode                bool       `json:"lostMode,omitempty"`
-	WorkSmart               bool       `json:"workSmart,omitempty"`
+	// LostModeUnknown: nobody could read whether lost mode is on (operator mode reads nothing
+	// from the console), so the operator checks it, and turns it off, where it would matter.
+	LostModeUnknown bool `json:"lostModeUnknown,omitempty"`
+	WorkSmart       bool `json:"workSmart,omitempty"`
 }
 
 // Result is a plan: the path through the matrix, the ordered steps and what a person should know.
@@ -160,6 +164,10 @@ func Plan(r Request) (Result, error) {
 	}
 	var warnings []string
 	warn := func(s string) { warnings = append(warnings, s) }
+	if r.LostModeUnknown && !r.LostMode && slices.Contains(steps, DisableLostMode) {
+		warn("The console was not read (operator mode): check in CLOMO PANEL whether lost mode (紛失モード) is on, " +
+			"and turn it off before the device's user is asked to act or the record is deleted.")
+	}
 
 	switch {
 	case r.Wipe && method == WipeConsole:
