@@ -52,6 +52,8 @@ lint: fmt-check vet workflowcheck ## gofmt, go vet and workflowcheck, all clean
 
 test: $(TEMPORAL) lint ## lint, then every test with the race detector (integration tests use bin/temporal)
 	go test $(GO_TEST_FLAGS) ./...
+	@# go test shows a passing package's output only with -v: say how many combinations were proven.
+	@go test -count=1 -run 'TestEveryCombination$$' -v ./workflows | grep '^combinations:'
 
 bench: $(TEMPORAL) ## run the benchmark (pass flags in BENCH_ARGS="...")
 	go run ./bench $(BENCH_ARGS)
