@@ -34,6 +34,7 @@ func (a *Apple) AssignedServer(ctx context.Context, serial string) (Assignment, 
 		return Assignment{}, err
 	}
 	id, assigned, err := api.AssignedServer(ctx, serial)
+	recordApple(ctx, "GET", appleAssignedServer, err)
 	if err != nil {
 		return Assignment{}, classifyApple("read the assignment of "+serial, err)
 	}
@@ -49,6 +50,7 @@ func (a *Apple) Unassign(ctx context.Context, serials []string) (applebusiness.A
 		return applebusiness.Activity{}, err
 	}
 	act, err := api.UnassignDevices(ctx, serials)
+	recordApple(ctx, "POST", appleUnassign, err)
 	if err != nil {
 		return applebusiness.Activity{}, classifyApple(fmt.Sprintf("unassign %v", serials), err)
 	}
@@ -63,6 +65,7 @@ func (a *Apple) AwaitActivity(ctx context.Context, id string) (applebusiness.Act
 		return applebusiness.Activity{}, err
 	}
 	act, err := api.Activity(ctx, id)
+	recordApple(ctx, "GET", appleActivity, err)
 	if err != nil {
 		return act, classifyApple("read activity "+id, err)
 	}

@@ -31,6 +31,7 @@ func (a *Apple) AssignedDevicesPage(ctx context.Context, cursor string) (applebu
 			"this worker's Apple Business client cannot list an MDM server's devices", ErrNotConfigured, nil)
 	}
 	page, err := bulk.AssignedDevicesPage(ctx, a.ServerID, cursor, applebusiness.MaxDevicesPageLimit)
+	recordApple(ctx, "GET", appleServerDevices, err)
 	if err != nil {
 		return page, classifyApple("list the devices of MDM server "+a.ServerID, err)
 	}
@@ -49,6 +50,7 @@ func (a *Apple) ReadActivity(ctx context.Context, id string) (applebusiness.Acti
 		return applebusiness.Activity{}, err
 	}
 	act, err := api.Activity(ctx, id)
+	recordApple(ctx, "GET", appleActivity, err)
 	if err != nil {
 		return act, classifyApple("read activity "+id, err)
 	}

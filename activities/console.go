@@ -57,6 +57,7 @@ func (c *Console) ReadDevice(ctx context.Context, serial string) (console.Device
 // SendCommand sends one command under the idempotency key of its step.
 func (c *Console) SendCommand(ctx context.Context, in CommandInput) (console.Command, error) {
 	cmd, err := c.api().SendCommand(ctx, in.Serial, in.IdempotencyKey, in.Command)
+	recordCommand(ctx, in.Command.Type, err)
 	if err != nil {
 		return console.Command{}, classifyConsole(in.Serial, string(in.Step)+": "+in.Command.Type, err)
 	}

@@ -179,6 +179,7 @@ func (w *device) takeReport(id procedure.StepID) *StepReport {
 // run is the business story: pre-flight, then every step of the plan from the step table
 // (steps.go), the steps a branch inserts included; then the outcome.
 func (w *device) run(ctx workflow.Context) (DeviceResult, error) {
+	recordDeviceStarted(ctx, w.status.Path)
 	err := w.runStep(ctx, procedure.Preflight)
 	for i := 0; err == nil && i < len(w.status.Steps); i++ {
 		if s := w.status.Steps[i]; s.State != StateDone && s.State != StateSkipped {
@@ -202,6 +203,7 @@ func (w *device) run(ctx workflow.Context) (DeviceResult, error) {
 	w.setCurrent(ctx, "", procedure.PartyNone, "", "", nil)
 	result := w.result()
 	w.logger.Info("device finished", "outcome", result.Outcome)
+	recordDeviceFinished(ctx, result.Path, result.Outcome)
 	w.reportToFleet(ctx, result)
 	return result, err
 }

@@ -132,6 +132,7 @@ func (w *device) finish(ctx workflow.Context, id procedure.StepID, state, note s
 		w.note(id, note) // after what happened while it ran: the status keeps the whole story
 	}
 	w.logger.Info("step ended", "step", id, "state", state, "note", note)
+	w.recordStepEnd(ctx, s)
 	// Between two steps: the status says so at once; the search attributes wait for what comes
 	// next (a step, or the end), which always follows in the same workflow task.
 	w.status.Current, w.status.WaitingOn, w.status.WaitingFor = "", procedure.PartyNone, ""
@@ -150,6 +151,7 @@ func (w *device) note(id procedure.StepID, line string) {
 }
 
 func (w *device) setCurrent(ctx workflow.Context, id procedure.StepID, party procedure.Party, why, instruction string, choices []string) {
+	w.recordWait(ctx, id, party)
 	if w.status.Current != id || w.status.WaitingOn != party {
 		now := workflow.Now(ctx)
 		w.status.Since = &now
