@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/kelseyhightower/envconfig"
@@ -157,6 +158,8 @@ type Worker struct {
 	ActivityTaskPollers int `envconfig:"WORKER_ACTIVITY_TASK_POLLERS" default:"2"`
 	// PollerAutoscaling lets the SDK scale the pollers (up to 4 times the numbers above).
 	PollerAutoscaling bool `envconfig:"WORKER_POLLER_AUTOSCALING" default:"false"`
+	// MetricsAddr is where the worker serves Prometheus metrics (host:port, /metrics); empty: off.
+	MetricsAddr string `envconfig:"WORKER_METRICS_ADDR"`
 }
 
 // LoadTemporal reads and checks the Temporal connection only (for the starter and tools).
@@ -317,6 +320,7 @@ func (w Worker) validate() error {
 		atLeast("WORKER_WORKFLOW_TASK_POLLERS", w.WorkflowTaskPollers, 2),
 		positive("WORKER_ACTIVITY_TASK_POLLERS", float64(w.ActivityTaskPollers)),
 	)
+	errs = append(errs, checkListen("WORKER_METRICS_ADDR", w.MetricsAddr))
 	if missing := w.Apple.missing(); len(missing) > 0 && len(missing) < 4 {
 		errs = append(errs, fmt.Errorf("the Apple Business account is partly configured: set %s too, or none of the APPLE_ account variables", strings.Join(missing, ", ")))
 	}
@@ -374,6 +378,22 @@ func checkURL(name, value string, secret bool) error {
 			return fmt.Errorf("%s must be an absolute http or https URL", name)
 		}
 		return fmt.Errorf("%s %q must be an absolute http or https URL", name, u.Redacted())
+	}
+	return nil
+}
+
+// checkListen accepts an empty address (off) or host:port with a port from 1 to 65535; an empty
+// host listens on every interface.
+func checkListen(name, addr string) error {
+	if addr == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%s %q must be host:port, like 127.0.0.1:9090", name, addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("%s %q: the port must be a number from 1 to 65535", name, addr)
 	}
 	return nil
 }

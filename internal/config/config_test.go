@@ -71,6 +71,7 @@ func TestLoadWorkerOverrides(t *testing.T) {
 		"LOG_LEVEL":                        "debug",
 		"LOG_FORMAT":                       "json",
 		"WORKER_MAX_CONCURRENT_ACTIVITIES": "7",
+		"WORKER_METRICS_ADDR":              ":9090",
 	} {
 		t.Setenv(k, v)
 	}
@@ -90,7 +91,7 @@ func TestLoadWorkerOverrides(t *testing.T) {
 	if !w.Apple.Configured() {
 		t.Error("Apple.Configured() = false with the whole account set")
 	}
-	if w.SMTPPort != 2525 || w.LogLevel != "debug" || w.LogFormat != "json" || w.MaxConcurrentActivities != 7 {
+	if w.SMTPPort != 2525 || w.LogLevel != "debug" || w.LogFormat != "json" || w.MaxConcurrentActivities != 7 || w.MetricsAddr != ":9090" {
 		t.Errorf("worker: %+v", w)
 	}
 }
@@ -118,6 +119,9 @@ func TestLoadWorkerValidation(t *testing.T) {
 		{"log format", map[string]string{"LOG_FORMAT": "xml"}, "LOG_FORMAT"},
 		{"token twice", map[string]string{"CONSOLE_TOKEN": "a", "CONSOLE_TOKEN_FILE": "/x"}, "CONSOLE_TOKEN and CONSOLE_TOKEN_FILE are both set"},
 		{"token file missing", map[string]string{"CONSOLE_TOKEN_FILE": "/nonexistent/token"}, "CONSOLE_TOKEN_FILE: open /nonexistent/token"},
+		{"metrics addr", map[string]string{"WORKER_METRICS_ADDR": "9090"}, `WORKER_METRICS_ADDR "9090" must be host:port`},
+		{"metrics port", map[string]string{"WORKER_METRICS_ADDR": "127.0.0.1:prom"}, "WORKER_METRICS_ADDR \"127.0.0.1:prom\": the port must be a number"},
+		{"metrics port zero", map[string]string{"WORKER_METRICS_ADDR": "127.0.0.1:0"}, "from 1 to 65535"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clearEnv(t)

@@ -55,6 +55,7 @@ var descriptions = []struct{ name, text string }{
 	{"WORKER_WORKFLOW_TASK_POLLERS", "polls for workflow tasks one worker holds open (at least 2)"},
 	{"WORKER_ACTIVITY_TASK_POLLERS", "polls for activity tasks one worker holds open on each task queue"},
 	{"WORKER_POLLER_AUTOSCALING", "true: the SDK scales the pollers (up to 4 times the numbers above) and always keeps one on the normal queue"},
+	{"WORKER_METRICS_ADDR", "host:port where the worker serves Prometheus metrics at /metrics (docs/metrics.md); unset: no metrics"},
 	{"CODEC_LISTEN", "codec server (go run ./codec): host:port it listens on"},
 	{"CODEC_TOKEN_FILE", "codec server: file holding the bearer token every request must carry (preferred over CODEC_TOKEN)"},
 	{"CODEC_TOKEN", "codec server: bearer token every request must carry (at least 16 characters)"},
