@@ -9,12 +9,12 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/offboard/offboard/internal/config"
 	"github.com/offboard/offboard/internal/logging"
-	"github.com/offboard/offboard/internal/temporalclient"
 	"github.com/offboard/offboard/internal/workerapp"
 )
 
@@ -39,11 +39,20 @@ func run() error {
 
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	c, err := temporalclient.Dial(ctx, cfg.Temporal, logging.NewTemporalLogger(logger))
+	m, err := workerapp.StartMetrics(cfg, logger)
+	if err != nil {
+		return err
+	}
+	if m != nil {
+		defer func() { _ = m.Close() }()
+		logger.Info("serving metrics", zap.String("url", m.URL()))
+	}
+	c, err := workerapp.Dial(ctx, cfg.Temporal, logging.NewTemporalLogger(logger), m)
 	if err != nil {
 		return fmt.Errorf("connect to Temporal at %s: %w", cfg.Temporal.Address, err)
 	}
 	defer c.Close()
+	go workerapp.WatchDevices(ctx, c, m, logger, time.Minute)
 
 	acts, err := workerapp.NewActivities(cfg, logger)
 	if err != nil {

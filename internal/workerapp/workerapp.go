@@ -5,6 +5,7 @@
 package workerapp
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/offboard/offboard/internal/contract"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 
@@ -19,7 +21,9 @@ import (
 	"github.com/offboard/offboard/internal/applebusiness"
 	"github.com/offboard/offboard/internal/config"
 	"github.com/offboard/offboard/internal/console"
+	"github.com/offboard/offboard/internal/metrics"
 	"github.com/offboard/offboard/internal/notify"
+	"github.com/offboard/offboard/internal/temporalclient"
 	"github.com/offboard/offboard/workflows"
 )
 
@@ -180,4 +184,43 @@ func Start(c client.Client, acts Activities, opts Options) (stop func(), err err
 		started = append(started, w)
 	}
 	return stop, nil
+}
+
+// StartMetrics starts the metrics server at cfg.MetricsAddr (docs/metrics.md); nil when that is
+// unset (metrics off).
+func StartMetrics(cfg config.Worker, logger *zap.Logger) (*metrics.Server, error) {
+	if cfg.MetricsAddr == "" {
+		return nil, nil
+	}
+	m, err := metrics.Start(cfg.MetricsAddr, logger)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: listen on WORKER_METRICS_ADDR %s: %w", cfg.MetricsAddr, err)
+	}
+	return m, nil
+}
+
+// Dial connects to Temporal as temporalclient.Dial does, reporting the SDK's metrics (and, through
+// the workers built on the client, the workflows' and activities') to m when it is not nil.
+func Dial(ctx context.Context, cfg config.Temporal, logger log.Logger, m *metrics.Server) (client.Client, error) {
+	opts, err := temporalclient.Options(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	if m != nil {
+		opts.MetricsHandler = m.Handler()
+	}
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("temporal: cannot reach %s (namespace %s): %w", cfg.Address, cfg.Namespace, err)
+	}
+	return c, nil
+}
+
+// WatchDevices sets m's fleet gauges from visibility until ctx ends (metrics.DeviceWatcher); it
+// does nothing when m is nil.
+func WatchDevices(ctx context.Context, c client.Client, m *metrics.Server, logger *zap.Logger, every time.Duration) {
+	if m == nil {
+		return
+	}
+	(&metrics.DeviceWatcher{Client: c, Handler: m.Handler(), Logger: logger, Every: every}).Run(ctx)
 }
