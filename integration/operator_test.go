@@ -205,9 +205,12 @@ func TestOperatorOutcomeBranchesEndToEnd(t *testing.T) {
 	ws := uniqueSerial("OW")
 	run = startDevice(t, device{name: "work smart", mode: contract.ModeOperator, spec: quick(simulator.DeviceSpecFor(ws, "ade-restricted")),
 		req: procedure.Request{Serial: ws, Enrollment: procedure.ADERestricted}})
-	waitFor(t, ws, procedure.RemoveProfiles)
-	if err := report(ws, workflows.StepReport{Step: procedure.RemoveProfiles, By: "op", Outcome: "done"}); err != nil {
-		t.Fatal(err)
+	// In operator mode nothing reads lost mode: the operator checks it before the delete of 4-1.
+	for _, step := range []procedure.StepID{procedure.RemoveProfiles, procedure.DisableLostMode} {
+		waitFor(t, ws, step)
+		if err := report(ws, workflows.StepReport{Step: step, By: "op", Outcome: "done"}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	waitFor(t, ws, procedure.DeleteManagedRecord)
 	if err := report(ws, workflows.StepReport{Step: procedure.DeleteManagedRecord, By: "op", Outcome: procedure.OutcomeWorkSmart}); err != nil {
