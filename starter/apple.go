@@ -55,8 +55,8 @@ func printCoordinator(w io.Writer, id string, st workflows.CoordinatorStatus) {
 		}
 		fmt.Fprintf(w, "    %s  %d devices  since %s\n", activity, len(b.Requests), at(b.Created))
 	}
-	fmt.Fprintf(w, "  budget:     %d GETs a minute (%.1f left, next at %s), %d POSTs an hour (%.1f left, next at %s)\n",
-		st.GetPerMinute, st.Budget.GET.Tokens, at(st.NextGETAt), st.PostPerHour, st.Budget.POST.Tokens, at(st.NextPOSTAt))
+	fmt.Fprintf(w, "  budget:     %d GETs a minute (%d left, next at %s), %d POSTs an hour (%d left, next at %s)\n",
+		st.GetPerMinute, st.GETsLeft, at(st.NextGETAt), st.PostPerHour, st.POSTsLeft, at(st.NextPOSTAt))
 	t := st.Totals
 	fmt.Fprintf(w, "  totals:     %d GETs (%d list pages), %d POSTs, %d answered 429; %d read, %d unassigned, %d failed, %d sent again (%d runs)\n",
 		t.GETs, t.BulkPages, t.POSTs, t.RateLimited, t.Reads, t.Unassigned, t.Failed, t.Requeued, t.Runs)

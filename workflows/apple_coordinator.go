@@ -124,6 +124,9 @@ type CoordinatorStatus struct {
 	Reads        int                `json:"readsWaiting"`
 	InFlight     []CoordinatorBatch `json:"inFlight,omitempty"`
 	Budget       Budget             `json:"budget"`
+	At           time.Time          `json:"at"` // the workflow's time of the answer
+	GETsLeft     int                `json:"getsLeft"`
+	POSTsLeft    int                `json:"postsLeft"`
 	NextPOSTAt   time.Time          `json:"nextPostAt"`
 	NextGETAt    time.Time          `json:"nextGetAt"`
 	Totals       CoordinatorTotals  `json:"totals"`
@@ -160,7 +163,8 @@ func AppleCoordinator(ctx workflow.Context, in CoordinatorInput) error {
 		c.notified = map[string]struct{}{}
 	}
 	c.totals.Runs++
-	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryAppleQueue, c.status,
+	status := func() (CoordinatorStatus, error) { return c.status(workflow.Now(ctx)), nil }
+	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryAppleQueue, status,
 		workflow.QueryHandlerOptions{Description: "devices waiting for Apple, activities in flight, the request budget and totals"}); err != nil {
 		return err
 	}
@@ -189,26 +193,23 @@ func AppleCoordinator(ctx workflow.Context, in CoordinatorInput) error {
 func (c *coordinator) startBudget(now time.Time) Budget {
 	gets, posts := c.info.AppleBudget()
 	if c.in.Budget == nil {
-		return Budget{GET: newBucket(gets, time.Minute, now), POST: newBucket(posts, time.Hour, now)}
+		return Budget{GET: newBucket(gets, time.Minute), POST: newBucket(posts, time.Hour)}
 	}
 	b := *c.in.Budget
-	b.GET, b.POST = b.GET.resize(gets, time.Minute, now), b.POST.resize(posts, time.Hour, now)
+	b.GET, b.POST = b.GET.resize(gets, time.Minute), b.POST.resize(posts, time.Hour)
 	return b
 }
 
-func (c *coordinator) status() (CoordinatorStatus, error) {
+// status answers the apple-queue query, as of the workflow's time now.
+func (c *coordinator) status(now time.Time) CoordinatorStatus {
 	gets, posts := c.info.AppleBudget()
 	st := CoordinatorStatus{Unassign: len(c.unassign), Reads: len(c.reads), Budget: c.budget, Totals: c.totals,
-		GetPerMinute: gets, PostPerHour: posts}
-	now := c.budget.GET.At
-	if c.budget.POST.At.After(now) {
-		now = c.budget.POST.At
-	}
-	st.NextGETAt, st.NextPOSTAt = c.budget.GET.ReadyAt(now), c.budget.POST.ReadyAt(now)
+		GetPerMinute: gets, PostPerHour: posts, At: now, GETsLeft: c.budget.GET.Left(now), POSTsLeft: c.budget.POST.Left(now),
+		NextGETAt: c.budget.GET.ReadyAt(now), NextPOSTAt: c.budget.POST.ReadyAt(now)}
 	for _, b := range c.inflight {
 		st.InFlight = append(st.InFlight, *b)
 	}
-	return st, nil
+	return st
 }
 
 // add takes a request in. A device already waiting is not added twice: its newest request
