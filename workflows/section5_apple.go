@@ -44,8 +44,9 @@ func (w *device) abmUnassign(ctx workflow.Context) (ending, error) {
 	return w.unassignAlone(ctx)
 }
 
-// unassignAlone is §5 for one device: read, POST one activity, poll, and read again after any
-// failure before another POST.
+// unassignAlone is §5 for one device before the Apple coordinator: read, POST one activity, poll,
+// and read again after any failure before another POST. Kept for the devices that reached §5
+// before it, and for a batch the old batcher saw refused.
 func (w *device) unassignAlone(ctx workflow.Context) (ending, error) {
 	id, serial := procedure.ABMUnassign, w.status.Serial
 	w.begin(ctx, id, procedure.PartyApple, "unassigning in Apple Business Manager")

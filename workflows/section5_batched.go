@@ -15,11 +15,11 @@ import (
 	"github.com/offboard/offboard/internal/procedure"
 )
 
-// The batched side of §5, for a device of a fleet. A device a fleet starts (DeviceInput.FleetID
-// set) on a worker with Apple credentials hands its unassign to the shared batcher
-// (AppleUnassignBatcher) and skips its own pre-flight read of the Apple assignment: one read per
-// device would cost as much as the batching saves. A device started on its own keeps the
-// single-device path of device_apple.go, command for command.
+// The batched side of §5 before the Apple coordinator (section5_coordinated.go), kept command for
+// command for the fleets' devices that reached pre-flight before it. Such a device (DeviceInput.FleetID
+// set, on a worker with Apple credentials) hands its unassign to the shared batcher
+// (AppleUnassignBatcher) and skips its own pre-flight read of the Apple assignment. A device
+// started on its own then took the single-device path of section5_apple.go.
 
 // batched reports whether this device's Apple work goes through the batcher.
 func (w *device) batched() bool { return w.in.FleetID != "" && w.info.AppleConfigured }
