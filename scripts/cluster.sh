@@ -4,7 +4,7 @@
 # cluster has them. docs/cluster.md says what it is for and what was measured on it.
 #
 #   scripts/cluster.sh [start]        start PostgreSQL and the Temporal server (no-op when running);
-#                                     the first start creates the database and the schema
+#                                     the first start creates the databases and the namespace
 #   scripts/cluster.sh stop           stop both (the data stays)
 #   scripts/cluster.sh status         say whether both run; exit 1 when not
 #   scripts/cluster.sh restart-server SIGKILL the Temporal server process only (not PostgreSQL),
@@ -183,18 +183,17 @@ sql() {
 	"$sql_tool" --plugin postgres12 --ep 127.0.0.1 -p "$pg_port" -u "$db_user" --pw "$db_password" "$@"
 }
 
-# setup_schema runs the steps of docker-compose.yml's temporal-setup for both databases: create
-# (once), setup-schema -v 0.0 (once), update-schema to the newest version (every start; idempotent).
+# setup_schema runs the steps of docker-compose.yml's temporal-schema for both databases, on every
+# start: create, setup-schema -v 0.0, update-schema to the newest version. All three are idempotent
+# (create ignores an existing database; setup-schema only adds the version tables when missing;
+# update-schema applies only the versions not applied yet).
 setup_schema() {
 	local schema entry db sub
 	schema=$(schema_dir)
 	for entry in "${databases[@]}"; do
 		db=${entry%%:*} sub=${entry#*:}
-		if [[ ! -f $dir/pg/$db.created ]]; then
-			sql --db "$db" create >>"$dir/schema.log" 2>&1 || die "create database $db failed; see $dir/schema.log"
-			sql --db "$db" setup-schema -v 0.0 >>"$dir/schema.log" 2>&1 || die "setup-schema $db failed; see $dir/schema.log"
-			touch "$dir/pg/$db.created"
-		fi
+		sql --db "$db" create >>"$dir/schema.log" 2>&1 || die "create database $db failed; see $dir/schema.log"
+		sql --db "$db" setup-schema -v 0.0 >>"$dir/schema.log" 2>&1 || die "setup-schema $db failed; see $dir/schema.log"
 		sql --db "$db" update-schema -d "$schema/$sub/versioned" >>"$dir/schema.log" 2>&1 ||
 			die "update-schema $db failed; see $dir/schema.log"
 	done

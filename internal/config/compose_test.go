@@ -162,13 +162,25 @@ func TestComposeWorkerUsesKnownVariables(t *testing.T) {
 func TestComposeImages(t *testing.T) {
 	c := loadCompose(t)
 	for service, want := range map[string]string{
-		"temporal":    "temporalio/auto-setup:1.29.1",
-		"temporal-ui": "temporalio/ui:2.42.1",
-		"postgresql":  "postgres:15",
+		"temporal":        "temporalio/server:1.29.1",
+		"temporal-schema": "temporalio/admin-tools:1.29.1-tctl-1.18.4-cli-1.5.0",
+		"temporal-setup":  "temporalio/admin-tools:1.29.1-tctl-1.18.4-cli-1.5.0",
+		"temporal-ui":     "temporalio/ui:2.42.1",
+		"postgresql":      "postgres:15",
 	} {
 		if got := c.Services[service].Image; got != want {
 			t.Errorf("%s image = %q, want %q", service, got, want)
 		}
+	}
+	// Temporal builds auto-setup no more: the server and admin-tools images take its place.
+	for name, s := range c.Services {
+		if strings.Contains(s.Image, "auto-setup") {
+			t.Errorf("%s uses %s: use temporalio/server with temporalio/admin-tools", name, s.Image)
+		}
+	}
+	// The server of make cluster is the same version as the image's.
+	if v := clusterScriptVar(t, "server_version"); "temporalio/server:"+strings.TrimPrefix(v, "v") != c.Services["temporal"].Image {
+		t.Errorf("scripts/cluster.sh runs server %s, docker-compose.yml %s", v, c.Services["temporal"].Image)
 	}
 	if env := c.Services["temporal-ui"].env(t); env["TEMPORAL_ADDRESS"] != "temporal:7233" {
 		t.Errorf("temporal-ui TEMPORAL_ADDRESS = %q", env["TEMPORAL_ADDRESS"])
@@ -188,13 +200,126 @@ func TestComposeRegistersContractSearchAttributes(t *testing.T) {
 	if !strings.Contains(cmd, "search-attribute create") || !strings.Contains(cmd, "--type Keyword") {
 		t.Fatalf("temporal-setup does not create Keyword search attributes:\n%s", cmd)
 	}
-	var got []string
-	for _, m := range regexp.MustCompile(`--name\s+(\S+)`).FindAllStringSubmatch(cmd, -1) {
-		got = append(got, m[1])
-	}
+	got := composeLoopList(t, cmd, "sa")
 	slices.Sort(got)
 	if !slices.Equal(got, contractSearchAttributes) {
 		t.Errorf("temporal-setup registers %v, want %v", got, contractSearchAttributes)
+	}
+	// The CLI (v1.5) creates only the first --name of a call: one attribute a call.
+	if n := len(regexp.MustCompile(`--name\s`).FindAllString(cmd, -1)); n != 1 {
+		t.Errorf("temporal-setup passes --name %d times: the CLI creates only the first of a call", n)
+	}
+}
+
+// composeLoopList returns the words of the command's `for <variable> in ...; do` loop.
+func composeLoopList(t *testing.T, cmd, variable string) []string {
+	t.Helper()
+	m := regexp.MustCompile(`for ` + variable + ` in ([^;]*); do`).FindStringSubmatch(cmd)
+	if m == nil {
+		t.Fatalf("no `for %s in ...; do` loop in:\n%s", variable, cmd)
+	}
+	return strings.Fields(m[1])
+}
+
+// clusterScript is scripts/cluster.sh, which runs the same server without Docker.
+func clusterScript(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("../../scripts/cluster.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// clusterScriptVar is the value (or default) the script gives a variable: name=value or
+// name=${ENV:-value}.
+func clusterScriptVar(t *testing.T, name string) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^` + name + `=(?:\$\{[A-Z_]+:-([^}]*)\}|(\S+))$`).FindStringSubmatch(clusterScript(t))
+	if m == nil {
+		t.Fatalf("scripts/cluster.sh sets no %s", name)
+	}
+	return m[1] + m[2]
+}
+
+// clusterScriptArray is the words of the script's name=(...) line.
+func clusterScriptArray(t *testing.T, name string) []string {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^` + name + `=\(([^)]*)\)`).FindStringSubmatch(clusterScript(t))
+	if m == nil {
+		t.Fatalf("scripts/cluster.sh has no %s=(...) line", name)
+	}
+	return strings.Fields(m[1])
+}
+
+// docker-compose.yml's one-shot services and scripts/cluster.sh take the same steps: the same two
+// databases, each created, set up at 0.0 and updated from its versioned schema directory; the same
+// namespace; the same five search attributes.
+func TestComposeSetupMatchesClusterScript(t *testing.T) {
+	c := loadCompose(t)
+	script := clusterScript(t)
+
+	schemaCmd := c.Services["temporal-schema"].commandText(t)
+	dbs := composeLoopList(t, schemaCmd, "db")
+	if want := clusterScriptArray(t, "databases"); !slices.Equal(dbs, want) {
+		t.Errorf("temporal-schema sets up %v, scripts/cluster.sh %v", dbs, want)
+	}
+	for _, step := range []string{" create", " setup-schema -v 0.0", " update-schema -d "} {
+		if !strings.Contains(schemaCmd, "temporal-sql-tool --db $${db%%:*}"+step) {
+			t.Errorf("temporal-schema does not run temporal-sql-tool%s for each database:\n%s", step, schemaCmd)
+		}
+		if !strings.Contains(script, `sql --db "$db"`+step) {
+			t.Errorf("scripts/cluster.sh does not run temporal-sql-tool%s for each database", step)
+		}
+	}
+	if !strings.Contains(schemaCmd, "/schema/postgresql/v12/$${db#*:}/versioned") ||
+		!strings.Contains(script, `"$schema/$sub/versioned"`) {
+		t.Error("the schema updates do not both read schema/postgresql/v12/<database>/versioned")
+	}
+	if env := c.Services["temporal-schema"].env(t); env["SQL_PLUGIN"] != "postgres12" ||
+		!strings.Contains(script, "--plugin postgres12") {
+		t.Errorf("temporal-schema's plugin is %q; both should use postgres12", env["SQL_PLUGIN"])
+	}
+	// The server reads the databases the schema was set up in.
+	env := c.Services["temporal"].env(t)
+	var names []string
+	for _, db := range dbs {
+		name, _, _ := strings.Cut(db, ":")
+		names = append(names, name)
+	}
+	if got := []string{env["DBNAME"], env["VISIBILITY_DBNAME"]}; !slices.Equal(got, names) || env["DB"] != "postgres12" {
+		t.Errorf("temporal reads DB=%s databases %v, the schema is in %v", env["DB"], got, names)
+	}
+
+	namespace := clusterScriptVar(t, "namespace")
+	setupCmd := c.Services["temporal-setup"].commandText(t)
+	for _, m := range regexp.MustCompile(`--namespace\s+(\S+)`).FindAllStringSubmatch(setupCmd, -1) {
+		if m[1] != namespace {
+			t.Errorf("temporal-setup uses namespace %s, scripts/cluster.sh %s", m[1], namespace)
+		}
+	}
+	if !strings.Contains(setupCmd, "namespace create --namespace "+namespace) {
+		t.Errorf("temporal-setup does not create namespace %s", namespace)
+	}
+	if got := c.Services["worker"].env(t)["TEMPORAL_NAMESPACE"]; got != namespace {
+		t.Errorf("worker TEMPORAL_NAMESPACE = %q, the namespace made is %s", got, namespace)
+	}
+
+	sas := composeLoopList(t, setupCmd, "sa")
+	if want := clusterScriptArray(t, "search_attributes"); !slices.Equal(sas, want) {
+		t.Errorf("temporal-setup registers %v, scripts/cluster.sh %v", sas, want)
+	}
+	got := clusterScriptArray(t, "search_attributes")
+	slices.Sort(got)
+	if !slices.Equal(got, contractSearchAttributes) {
+		t.Errorf("scripts/cluster.sh registers %v, want %v", got, contractSearchAttributes)
+	}
+
+	// Each step waits for the one before it.
+	for service, after := range map[string]string{"temporal": "temporal-schema", "temporal-setup": "temporal", "worker": "temporal-setup"} {
+		if deps := c.Services[service].dependsOn(t); !slices.Contains(deps, after) {
+			t.Errorf("%s does not depend on %s (depends on %v)", service, after, deps)
+		}
 	}
 }
 
