@@ -143,6 +143,16 @@ func TestMetricsAfterADeviceRuns(t *testing.T) {
 			t.Errorf("%s%v = %v, want at least %v", w.name, w.labels, got, w.least)
 		}
 	}
+	// The SDK's metrics the dashboard shows are all there.
+	for _, m := range metrics.SDK() {
+		name := m.Name
+		if m.Kind == metrics.Histogram {
+			name += "_count"
+		}
+		if s.sum(name, nil) <= 0 {
+			t.Errorf("the dashboard shows %s, which the run did not emit", name)
+		}
+	}
 	if got := s.sum(metrics.DestructiveCommands, map[string]string{"command": "refresh-license-counts"}); got != 0 {
 		t.Errorf("a refresh of licence counts is counted as destructive (%v)", got)
 	}

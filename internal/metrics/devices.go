@@ -19,8 +19,9 @@ import (
 // across restarts and across the workers a workflow moves between. Each scan lists the running
 // device workflows with their WaitingOn and OffboardStep search attributes. A wait's age is the
 // device's own "since" (its status query) for the waits on a person or on the device, asked once
-// per wait and at most MaxQueries times a scan (the operator's first); any other wait, and one
-// not asked yet, is aged from the scan that first saw it.
+// per wait (a failed query is asked again at the next two scans) and at most MaxQueries times a
+// scan (the operator's first); any other wait, and one not asked yet, is aged from the scan that
+// first saw it.
 type DeviceWatcher struct {
 	Client  client.Client
 	Handler client.MetricsHandler
@@ -41,7 +42,12 @@ type wait struct {
 	waitKey
 	since time.Time
 	exact bool // since is the device's own, not the time a scan first saw the wait
+	asked int  // status queries that failed
 }
+
+// maxAsks is how many scans ask a device whose status query fails before its wait is aged from
+// first sight for good.
+const maxAsks = 3
 
 // parties whose waits are aged from the device's status, in the order they are asked about: a
 // person's and the device's waits last hours or days, and the alerts look at them.
@@ -187,6 +193,8 @@ func (d *DeviceWatcher) askSince(ctx context.Context) {
 		switch {
 		case err != nil:
 			d.logger().Debug("device status not read for its wait's age", zap.String("workflowId", id), zap.Error(err))
+			w.asked++
+			w.exact = w.asked >= maxAsks
 		case s.WaitingOn == w.party && s.Current == w.step && s.Since != nil:
 			w.since, w.exact = *s.Since, true
 		default:

@@ -119,14 +119,32 @@ func All() []Metric {
 	}
 }
 
-// Series are the names Prometheus shows for Offboard's metrics: a histogram's _bucket, _sum and
-// _count besides its own name (which is the metric family's).
+// SDKLabels are the labels the SDK adds to the metrics of its own and to everything a workflow or
+// an activity emits through its handler.
+var SDKLabels = []string{"namespace", "task_queue", "workflow_type", "activity_type", "worker_type", "client_name", "failure_reason", "operation"}
+
+// SDK lists the SDK's metrics the dashboard shows (it emits many more: the SDK's documentation
+// lists them), with the names its tally contrib's Prometheus naming gives them. A run of one
+// device emits every one of them (integration/metrics_test.go).
+func SDK() []Metric {
+	return []Metric{
+		{"temporal_workflow_completed_total", Counter, nil},
+		{"temporal_workflow_canceled_total", Counter, nil},
+		{"temporal_workflow_task_schedule_to_start_latency_seconds", Histogram, nil},
+		{"temporal_activity_schedule_to_start_latency_seconds", Histogram, nil},
+		{"temporal_worker_task_slots_available", Gauge, nil},
+	}
+}
+
+// Series are the names of the series Prometheus stores for Offboard's metrics: a counter's or a
+// gauge's own name, a histogram's _bucket, _sum and _count (its own name is only the family's).
 func Series() []string {
 	var out []string
 	for _, m := range All() {
-		out = append(out, m.Name)
 		if m.Kind == Histogram {
 			out = append(out, m.Name+"_bucket", m.Name+"_sum", m.Name+"_count")
+		} else {
+			out = append(out, m.Name)
 		}
 	}
 	return out
