@@ -275,7 +275,7 @@ func (h *Handler) start(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		}
 		if !errors.Is(err, errAlreadyStarted) {
 			rec.err = err
-			writeProblem(w, r, unavailable(serial, "the start may not have reached Temporal: send the same request again (it is idempotent)"))
+			writeProblem(w, r, unavailable(serial, "Temporal did not answer the start, which may or may not have happened: send the same request again (it is idempotent)"))
 			return
 		}
 		ex, err := h.backend.latest(ctx, serial)
@@ -284,7 +284,8 @@ func (h *Handler) start(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		}
 		if err != nil {
 			rec.err = err
-			writeProblem(w, r, unavailable(serial, "the device's workflow exists but its request could not be read, so nothing was started"))
+			writeProblem(w, r, unavailable(serial, "its workflow exists, but the request that started it could not be read from Temporal "+
+				"(no answer, or a payload this intake cannot decode: is CODEC_KEY_FILE the workers'?), so nothing was started"))
 			return
 		}
 		if ex.State == StateClosed {
@@ -305,7 +306,7 @@ func (h *Handler) start(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		writeJSON(w, http.StatusOK, "application/json", ans)
 		return
 	}
-	writeProblem(w, r, unavailable(serial, "the device's workflow kept changing while the request was compared with it: send it again"))
+	writeProblem(w, r, unavailable(serial, "its workflow kept changing while the request was compared with it: send the request again"))
 }
 
 func (h *Handler) getOffboarding(w http.ResponseWriter, r *http.Request) {
@@ -332,7 +333,7 @@ func (h *Handler) getOffboarding(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		rec.err = err
-		writeProblem(w, r, unavailable(serial, "its status could not be queried (is a worker running?)"))
+		writeProblem(w, r, unavailable(serial, "Temporal did not answer its status query (is a worker running?)"))
 		return
 	}
 	writeJSON(w, http.StatusOK, "application/json", st)
@@ -378,7 +379,7 @@ func conflict(serial string, ex existing, diffs []Param) *Problem {
 
 func unavailable(serial, what string) *Problem {
 	p := problem(http.StatusServiceUnavailable, TypeUnavailable, "Temporal unavailable",
-		fmt.Sprintf("device %s: Temporal did not answer: %s", serial, what))
+		fmt.Sprintf("device %s: %s", serial, what))
 	p.Serial = serial
 	return p.withHeader("Retry-After", "10")
 }
