@@ -17,7 +17,6 @@ import (
 
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	enumspb "go.temporal.io/api/enums/v1"
 
@@ -61,7 +60,7 @@ func (c *cli) start(ctx context.Context, args []string) error {
 	}
 	defer tc.Close()
 	in := workflows.DeviceInput{Request: req, ConsoleMode: *mode, Contact: *contact, RequestedBy: *by, Confirmed: true, Timing: timing}
-	run, err := tc.ExecuteWorkflow(ctx, deviceStartOptions(serial, plan.Path, ""), contract.DeviceWorkflowType, in)
+	run, err := tc.ExecuteWorkflow(ctx, workflows.DeviceStartOptions(serial, plan.Path), contract.DeviceWorkflowType, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
 		return alreadyStarted(ctx, tc, serial)
@@ -92,25 +91,6 @@ func alreadyStarted(ctx context.Context, tc client.Client, serial string) error 
 	}
 	return fmt.Errorf("device %s is already being offboarded (workflow %s): see `starter status %s`; a device is never offboarded twice at once",
 		serial, id, serial)
-}
-
-// deviceStartOptions are the options every caller uses to start a device: the workflow ID is the
-// lock, and a device whose last run failed or was cancelled may be started again.
-func deviceStartOptions(serial, path, fleetID string) client.StartWorkflowOptions {
-	attrs := []temporal.SearchAttributeUpdate{workflows.SADeviceSerial.ValueSet(serial), workflows.SAOffboardPath.ValueSet(path),
-		workflows.SAOffboardStep.ValueSet(string(procedure.Preflight)), workflows.SAWaitingOn.ValueSet(string(procedure.PartyConsole))}
-	if fleetID != "" {
-		attrs = append(attrs, workflows.SAFleetID.ValueSet(fleetID))
-	}
-	return client.StartWorkflowOptions{
-		ID:                                       contract.DeviceWorkflowID(serial),
-		TaskQueue:                                contract.TaskQueue,
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		TypedSearchAttributes:                    temporal.NewSearchAttributes(attrs...),
-		StaticSummary:                            fmt.Sprintf("Offboard %s (%s)", serial, path),
-	}
 }
 
 // confirm asks for the serial to be typed, as CLOMO PANEL asks for "YES".

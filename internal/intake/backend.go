@@ -11,10 +11,8 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/offboard/offboard/internal/contract"
-	"github.com/offboard/offboard/internal/procedure"
 	"github.com/offboard/offboard/workflows"
 )
 
@@ -64,24 +62,8 @@ type temporalBackend struct {
 	dc converter.DataConverter
 }
 
-// StartOptions are the options of a device's start, as `starter start` sets them: the workflow
-// ID is the lock, and a device whose last run failed or was cancelled may start again (a
-// completed one may not: it was removed).
-func StartOptions(serial, path string) client.StartWorkflowOptions {
-	return client.StartWorkflowOptions{
-		ID:                                       contract.DeviceWorkflowID(serial),
-		TaskQueue:                                contract.TaskQueue,
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.SADeviceSerial.ValueSet(serial), workflows.SAOffboardPath.ValueSet(path),
-			workflows.SAOffboardStep.ValueSet(string(procedure.Preflight)), workflows.SAWaitingOn.ValueSet(string(procedure.PartyConsole))),
-		StaticSummary: fmt.Sprintf("Offboard %s (%s)", serial, path),
-	}
-}
-
 func (b temporalBackend) start(ctx context.Context, o Offboarding, in workflows.DeviceInput) (string, error) {
-	run, err := b.c.ExecuteWorkflow(ctx, StartOptions(o.Request.Serial, o.Plan.Path), contract.DeviceWorkflowType, in)
+	run, err := b.c.ExecuteWorkflow(ctx, workflows.DeviceStartOptions(o.Request.Serial, o.Plan.Path), contract.DeviceWorkflowType, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
 		return "", errAlreadyStarted

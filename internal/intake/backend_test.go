@@ -109,19 +109,3 @@ func TestLatestDecodesTheEncryptedInput(t *testing.T) {
 		}
 	}
 }
-
-// The intake starts a device with the options of `starter start`.
-func TestStartOptions(t *testing.T) {
-	o := StartOptions("F2LXK0A1HG7J", "wipe/ade")
-	if o.ID != "offboard-F2LXK0A1HG7J" || o.TaskQueue != "offboarding" || !o.WorkflowExecutionErrorWhenAlreadyStarted ||
-		o.WorkflowIDReusePolicy != enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY ||
-		o.WorkflowIDConflictPolicy != enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL || o.StaticSummary != "Offboard F2LXK0A1HG7J (wipe/ade)" {
-		t.Errorf("%+v", o)
-	}
-	if v, ok := o.TypedSearchAttributes.GetKeyword(workflows.SAOffboardPath); !ok || v != "wipe/ade" {
-		t.Errorf("OffboardPath %q", v)
-	}
-	if v, ok := o.TypedSearchAttributes.GetKeyword(workflows.SADeviceSerial); !ok || v != "F2LXK0A1HG7J" {
-		t.Errorf("DeviceSerial %q", v)
-	}
-}
