@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -12,7 +13,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	failurepb "go.temporal.io/api/failure/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -244,6 +248,62 @@ type appleScenario struct {
 	took           time.Duration
 	apple          appleFigures
 	outcomes       map[string]int // every device's outcome, fleet and singles together
+	stuck          string         // why the measurement was given up, if it was
+}
+
+// stuckError is a measurement given up because the Apple coordinator stopped making progress:
+// the bench reports it and goes on with the next measurement, on a fresh server.
+type stuckError struct{ error }
+
+func (e stuckError) Unwrap() error { return e.error }
+
+// coordinatorWatch is how often a measurement checks that the Apple coordinator still makes
+// progress.
+const coordinatorWatch = 10 * time.Second
+
+// coordinatorStuck reports an error when the Apple coordinator's workflow task keeps failing (a
+// panic in the workflow, say): every ADE device of the organisation then waits on it for ever,
+// and a measurement that waited for them would never end.
+func (b *bench) coordinatorStuck(ctx context.Context) error {
+	cfg := b.world.WorkerConfig().Apple
+	id := workflows.CoordinatorWorkflowID(cfg.ClientID, cfg.ServerID)
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	// The newest events first, one page: the workflow tasks since the last one that completed.
+	resp, err := b.c.WorkflowService().GetWorkflowExecutionHistoryReverse(rctx, &workflowservice.GetWorkflowExecutionHistoryReverseRequest{
+		Namespace: "default", Execution: &commonpb.WorkflowExecution{WorkflowId: id}, MaximumPageSize: 200})
+	if err != nil {
+		return nil // none yet, or the server is slow: not a verdict
+	}
+	var newest *failurepb.Failure
+	failed := 0
+	for _, e := range resp.GetHistory().GetEvents() {
+		if e.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED {
+			break
+		}
+		if a := e.GetWorkflowTaskFailedEventAttributes(); a != nil {
+			if newest == nil {
+				newest = a.GetFailure()
+			}
+			failed++
+		}
+	}
+	if failed < 3 {
+		return nil
+	}
+	why := newest.GetMessage()
+	lines := strings.Split(newest.GetStackTrace(), "\n")
+	for i, line := range lines {
+		if i > 0 && strings.Contains(line, "/workflows/") && strings.Contains(line, ".go:") {
+			fn := strings.TrimSpace(lines[i-1])
+			if j := strings.LastIndexByte(fn, '('); j > 0 {
+				fn = fn[:j]
+			}
+			why += fmt.Sprintf(" in %s (%s)", fn, strings.Fields(line)[0])
+			break
+		}
+	}
+	return fmt.Errorf("the Apple coordinator (%s) is stuck: its last %d workflow tasks failed, none completed since: %s", id, failed, why)
 }
 
 // appleRun retires a fleet of fleetN devices (none: 0) and singlesN single devices, each its own
@@ -258,8 +318,27 @@ func (b *bench) appleRun(ctx context.Context, label string, fleetN, singlesN int
 		return s, err
 	}
 	before := b.readApple(ctx)
-	rctx, cancel := context.WithTimeout(ctx, 60*time.Minute)
-	defer cancel()
+	tctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Minute)
+	defer cancelTimeout()
+	rctx, cancel := context.WithCancelCause(tctx)
+	defer cancel(nil)
+	stopWatch := make(chan struct{})
+	defer close(stopWatch)
+	go func() {
+		t := time.NewTicker(coordinatorWatch)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopWatch:
+				return
+			case <-t.C:
+				if err := b.coordinatorStuck(ctx); err != nil {
+					cancel(err)
+					return
+				}
+			}
+		}
+	}()
 
 	var (
 		mu   sync.Mutex
@@ -288,7 +367,11 @@ func (b *bench) appleRun(ctx context.Context, label string, fleetN, singlesN int
 		wg.Go(func() {
 			var p workflows.FleetProgress
 			if err := run.Get(rctx, &p); err != nil {
-				record("fleet-failed", fmt.Errorf("fleet %s: %w", id, err))
+				if rctx.Err() != nil {
+					record("fleet unfinished", nil) // given up: see the cause
+					return
+				}
+				record("fleet failed", fmt.Errorf("fleet %s: %w", id, err))
 				return
 			}
 			mu.Lock()
@@ -299,8 +382,12 @@ func (b *bench) appleRun(ctx context.Context, label string, fleetN, singlesN int
 		})
 	}
 	for i, d := range sdevices {
-		if i > 0 {
+		if i > 0 && rctx.Err() == nil {
 			time.Sleep(b.o.appleStagger)
+		}
+		if rctx.Err() != nil {
+			record("not started", nil) // given up: see the cause
+			continue
 		}
 		run, err := b.startSingle(rctx, d)
 		if err != nil {
@@ -310,6 +397,10 @@ func (b *bench) appleRun(ctx context.Context, label string, fleetN, singlesN int
 		wg.Go(func() {
 			var res workflows.DeviceResult
 			if err := run.Get(rctx, &res); err != nil {
+				if rctx.Err() != nil {
+					record("unfinished", nil) // given up: see the cause
+					return
+				}
 				record("failed", fmt.Errorf("device %s: %w", d.Request.Serial, err))
 				return
 			}
@@ -320,6 +411,10 @@ func (b *bench) appleRun(ctx context.Context, label string, fleetN, singlesN int
 	s.took = time.Since(start)
 	s.apple = b.appleSince(ctx, before, append(fdevices, sdevices...))
 	b.world.Sim.Reset()
+	if cause := context.Cause(rctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		s.stuck = cause.Error()
+		return s, stuckError{fmt.Errorf("%s: %w", label, cause)}
+	}
 	if len(errs) > 0 {
 		return s, fmt.Errorf("%s: %d devices did not finish, the first: %w", label, len(errs), errs[0])
 	}
@@ -368,7 +463,11 @@ func (b *bench) appleScenarios(ctx context.Context) ([]appleScenario, error) {
 		}
 		fmt.Printf("Apple %s ...\n", r.label)
 		s, err := b.appleRun(ctx, r.label, r.fleet, r.singles)
-		if err != nil {
+		var stuck stuckError
+		switch {
+		case errors.As(err, &stuck):
+			fmt.Printf("  GIVEN UP after %s: %v\n", s.took.Round(time.Second), err)
+		case err != nil:
 			return out, err
 		}
 		fmt.Printf("  %s; outcomes %v\n", s.took.Round(time.Second), s.outcomes)
@@ -381,8 +480,8 @@ func (b *bench) appleScenarios(ctx context.Context) ([]appleScenario, error) {
 
 // appleReport prints the Apple table, (a) from the fleet measurements, and what 10,000 ADE
 // devices take against the real budget.
-func appleReport(w io.Writer, o options, results []sizeResult, scenarios []appleScenario) {
-	rows := make([]appleScenario, 0, len(results)+len(scenarios))
+func appleReport(w io.Writer, o options, results []sizeResult, stuck, scenarios []appleScenario) {
+	rows := make([]appleScenario, 0, len(results)+len(stuck)+len(scenarios))
 	for _, r := range results {
 		var f appleFigures
 		var took time.Duration
@@ -401,6 +500,7 @@ func appleReport(w io.Writer, o options, results []sizeResult, scenarios []apple
 		rows = append(rows, appleScenario{label: fmt.Sprintf("(a) fleet of %d%s", r.n, rounds), fleet: r.n, took: took / time.Duration(max(len(r.fleets), 1)),
 			apple: f, outcomes: outcomes})
 	}
+	rows = append(rows, stuck...)
 	rows = append(rows, scenarios...)
 	if len(rows) == 0 {
 		return
@@ -416,14 +516,21 @@ func appleReport(w io.Writer, o options, results []sizeResult, scenarios []apple
 		for _, e := range appleEndpoints {
 			parts = append(parts, fmt.Sprintf("%.3f", f.perADE(f.req.Endpoints[e.endpoint].Requests)))
 		}
+		took := s.took.Round(time.Second).String()
+		if s.stuck != "" {
+			took = "given up after " + took
+		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%.3f\t%s/%s/%s/%s\t%d\t%d/%d\t%.2f%%\t%d\t%s\t%s\t\n", s.label, f.ade, f.req.Requests, f.perADE(f.req.Requests),
 			parts[0], parts[1], parts[2], parts[3], f.activities, f.req.RateLimited, f.req.InjectedRateLimited, 100*f.budgetShare(),
-			f.req.RetryAfterViolations, f.once(), s.took.Round(time.Second))
+			f.req.RetryAfterViolations, f.once(), took)
 	}
 	_ = tw.Flush()
 	var failed []string
 	for _, s := range rows {
 		f := s.apple
+		if s.stuck != "" {
+			failed = append(failed, fmt.Sprintf("%s: given up after %s: %s", s.label, s.took.Round(time.Second), s.stuck))
+		}
 		if !f.exactlyOnce() {
 			failed = append(failed, fmt.Sprintf("%s: ADE devices never unassigned %d, unassigned more than once %d, non-ADE devices unassigned %d", s.label, f.never, f.twice, f.strays))
 		}
@@ -443,7 +550,7 @@ func appleReport(w io.Writer, o options, results []sizeResult, scenarios []apple
 	// The projection starts from the largest measurement with activities.
 	var from *appleScenario
 	for i := range rows {
-		if rows[i].apple.activities > 0 && (from == nil || rows[i].apple.ade > from.apple.ade) {
+		if rows[i].stuck == "" && rows[i].apple.activities > 0 && (from == nil || rows[i].apple.ade > from.apple.ade) {
 			from = &rows[i]
 		}
 	}

@@ -100,6 +100,8 @@ type fleetRun struct {
 	batchWait, batchWaitMax time.Duration
 	// apple is what Apple Business was asked, and how each ADE device was unassigned.
 	apple appleFigures
+	// stuck says why the measurement was given up (the Apple coordinator stopped), if it was.
+	stuck string
 }
 
 func (r fleetRun) perSecond() float64 { return float64(r.n) / r.took.Seconds() }
@@ -147,6 +149,8 @@ func (b *bench) fleet(ctx context.Context, name string, n int) (fleetRun, error)
 	next := 0
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
+	watch := time.NewTicker(coordinatorWatch)
+	defer watch.Stop()
 wait:
 	for {
 		select {
@@ -155,6 +159,14 @@ wait:
 				return r, fmt.Errorf("fleet %s: %w", id, err)
 			}
 			break wait
+		case <-watch.C:
+			if err := b.coordinatorStuck(ctx); err != nil {
+				r.took = time.Since(start)
+				r.apple = b.appleSince(ctx, appleBefore, devices)
+				r.stuck = err.Error()
+				b.world.Sim.Reset()
+				return r, stuckError{fmt.Errorf("fleet %s: %w", id, err)}
+			}
 		case <-tick.C:
 			for next < 3 && b.finished(ctx, id)*4 >= (next+1)*n {
 				r.heapAfterGC[next] = liveHeapAfterGC()

@@ -14,6 +14,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -151,6 +152,7 @@ func run(o options) error {
 	fmt.Println()
 
 	var results []sizeResult
+	var stuck []appleScenario // fleet measurements given up: the Apple coordinator stopped
 	for _, n := range o.sizes {
 		r := sizeResult{n: n, window: o.window}
 		// Floor and fleet alternate, round after round, so a slow minute of the machine falls on both.
@@ -175,6 +177,14 @@ func run(o options) error {
 			}
 			fmt.Printf("Fleet (round %d/%d): %d devices over every path, window %d ...\n", round, o.rounds, n, o.window)
 			f, err := b.fleet(ctx, fmt.Sprintf("bench-%d-%d", n, round), n)
+			if errors.As(err, new(stuckError)) {
+				fmt.Printf("  GIVEN UP after %s: %v\n", f.took.Round(time.Second), err)
+				f.apple.print(os.Stdout)
+				fmt.Println()
+				stuck = append(stuck, appleScenario{label: fmt.Sprintf("(a) fleet of %d, round %d", n, round), fleet: n, took: f.took,
+					apple: f.apple, outcomes: f.outcomes, stuck: f.stuck})
+				continue
+			}
 			if err != nil {
 				return err
 			}
@@ -192,7 +202,9 @@ func run(o options) error {
 			fmt.Println()
 			r.fleets = append(r.fleets, f)
 		}
-		results = append(results, r)
+		if len(r.fleets) > 0 {
+			results = append(results, r)
+		}
 	}
 	var scenarios []appleScenario
 	if o.apple {
@@ -201,7 +213,7 @@ func run(o options) error {
 		}
 	}
 	report(os.Stdout, o, activities, results)
-	appleReport(os.Stdout, o, results, scenarios)
+	appleReport(os.Stdout, o, results, stuck, scenarios)
 	return nil
 }
 
