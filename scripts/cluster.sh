@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the full Temporal server (not the dev server) on a local PostgreSQL, all on loopback: the
-# schema, the namespace and the search attributes of docs/contract.md, the way a production
+# schema, the namespace and the search attributes of internal/contract, the way a production
 # cluster has them. docs/cluster.md says what it is for and what was measured on it.
 #
 #   scripts/cluster.sh [start]        start PostgreSQL and the Temporal server (no-op when running);
@@ -50,7 +50,7 @@ namespace=${CLUSTER_NAMESPACE:-default}
 wait_s=${CLUSTER_WAIT:-90}
 address=127.0.0.1:$port
 
-# The search attributes of docs/contract.md (all Keyword); docker-compose.yml registers the same.
+# The search attributes of internal/contract (all Keyword); docker-compose.yml registers the same.
 search_attributes=(DeviceSerial OffboardPath OffboardStep WaitingOn FleetID)
 # The two databases, each with its schema directory under schema/postgresql/v12.
 databases=(temporal:temporal temporal_visibility:visibility)
