@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,7 +28,7 @@ type harness struct {
 
 func newHarness(t *testing.T, mode string) *harness {
 	h := &harness{t: t, world: newFakeWorld()}
-	h.ts.SetLogger(quietLogger{t})
+	h.ts.SetLogger(newQuietLogger(t))
 	h.env = h.ts.NewTestWorkflowEnvironment()
 	h.env.RegisterWorkflow(DeviceOffboarding)
 	withCoordinator(h.env)
@@ -574,19 +575,42 @@ func TestOperatorOutcomesLeadIntoBranches(t *testing.T) {
 }
 
 // quietLogger passes only warnings and errors of the workflow under test to the test's log, so a
-// failing test shows what went wrong without pages of debug lines.
-type quietLogger struct{ t *testing.T }
+// failing test shows what went wrong without pages of debug lines. An activity the test
+// environment cancels may log after the test has ended: that line is dropped, not raced.
+type quietLogger struct{ l *testLog }
+
+type testLog struct {
+	mu   sync.Mutex
+	t    *testing.T
+	done bool
+}
+
+func newQuietLogger(t *testing.T) quietLogger {
+	l := &testLog{t: t}
+	t.Cleanup(func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.done = true
+	})
+	return quietLogger{l}
+}
+
+func (q quietLogger) log(kv ...any) {
+	q.l.mu.Lock()
+	defer q.l.mu.Unlock()
+	if !q.l.done {
+		q.l.t.Log(kv...)
+	}
+}
 
 func (quietLogger) Debug(string, ...any) {}
 func (quietLogger) Info(string, ...any)  {}
-func (l quietLogger) Warn(msg string, kv ...any) {
-	l.t.Helper()
-	l.t.Log(append([]any{"WARN", msg}, kv...)...)
+func (q quietLogger) Warn(msg string, kv ...any) {
+	q.log(append([]any{"WARN", msg}, kv...)...)
 }
-func (l quietLogger) Error(msg string, kv ...any) {
-	l.t.Helper()
+func (q quietLogger) Error(msg string, kv ...any) {
 	if strings.Contains(fmt.Sprint(kv...), "NotYet") {
 		return // a poll that is not there yet is the normal state of a wait
 	}
-	l.t.Log(append([]any{"ERROR", msg}, kv...)...)
+	q.log(append([]any{"ERROR", msg}, kv...)...)
 }
