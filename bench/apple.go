@@ -421,26 +421,15 @@ func (b *bench) appleRun(ctx context.Context, label string, fleetN, singlesN int
 	return s, nil
 }
 
-// startSingle starts one device on its own, with the options `starter start --yes` uses
-// (starter/device.go deviceStartOptions): its workflow ID is the lock, no fleet.
+// startSingle starts one device on its own, as `starter start --yes` does
+// (workflows.DeviceStartOptions: its workflow ID is the lock; no fleet).
 func (b *bench) startSingle(ctx context.Context, d workflows.FleetDevice) (client.WorkflowRun, error) {
 	plan, err := procedure.Plan(d.Request)
 	if err != nil {
 		return nil, err
 	}
-	serial := d.Request.Serial
-	opts := client.StartWorkflowOptions{
-		ID:                                       contract.DeviceWorkflowID(serial),
-		TaskQueue:                                contract.TaskQueue,
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.SADeviceSerial.ValueSet(serial), workflows.SAOffboardPath.ValueSet(plan.Path),
-			workflows.SAOffboardStep.ValueSet(string(procedure.Preflight)), workflows.SAWaitingOn.ValueSet(string(procedure.PartyConsole))),
-		StaticSummary: fmt.Sprintf("Offboard %s (%s)", serial, plan.Path),
-	}
 	in := workflows.DeviceInput{Request: d.Request, Contact: d.Contact, RequestedBy: "make bench (a pipeline)", Confirmed: true, Timing: benchTiming}
-	return b.c.ExecuteWorkflow(ctx, opts, contract.DeviceWorkflowType, in)
+	return b.c.ExecuteWorkflow(ctx, workflows.DeviceStartOptions(d.Request.Serial, plan.Path), contract.DeviceWorkflowType, in)
 }
 
 // appleScenarios runs (b) the single devices and (c) the fleet and the singles at once, each on
