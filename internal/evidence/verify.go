@@ -75,9 +75,9 @@ func (a *Archive) Verify(keys map[string]ed25519.PublicKey) (Result, error) {
 			add(e.Name, "hash mismatch: the content hashes to %s, the file says %s (edited)", short(h), short(env.SHA256))
 		}
 		switch {
-		case env.Seq == 1 && env.Prev != "":
+		case prevName == "" && e.Seq <= 1 && env.Prev != "":
 			add(e.Name, "the first record names a previous one (%s)", short(env.Prev))
-		case env.Seq > 1 && prevName != "" && env.Prev != prevHash:
+		case prevName != "" && env.Prev != prevHash:
 			add(e.Name, "prev mismatch: it names %s, but the previous file %s hashes to %s (a record removed, edited, reordered or swapped)",
 				short(env.Prev), prevName, short(prevHash))
 		}
