@@ -142,12 +142,22 @@ type Notify struct {
 	OperatorEmail string `envconfig:"NOTIFY_OPERATOR_EMAIL"`
 }
 
+// Evidence is the archive of retirement records (docs/evidence.md): a directory outside Temporal
+// and the Ed25519 key that signs each record.
+type Evidence struct {
+	Dir string `envconfig:"EVIDENCE_DIR" default:".offboard/evidence"`
+	// SigningKeyFile holds an Ed25519 private key, PKCS#8 PEM (starter evidence keygen); unset,
+	// records are written unsigned and `starter evidence verify` reports each of them.
+	SigningKeyFile string `envconfig:"EVIDENCE_SIGNING_KEY_FILE"`
+}
+
 // Worker is everything the worker process reads.
 type Worker struct {
 	Temporal
 	Console
 	Apple
 	Notify
+	Evidence
 	LogLevel                   string `envconfig:"LOG_LEVEL" default:"info"`
 	LogFormat                  string `envconfig:"LOG_FORMAT" default:"console"`
 	MaxConcurrentActivities    int    `envconfig:"WORKER_MAX_CONCURRENT_ACTIVITIES" default:"200"`
@@ -301,6 +311,9 @@ func (t Temporal) validate() error {
 
 func (w Worker) validate() error {
 	errs := []error{w.Temporal.validate()}
+	if strings.TrimSpace(w.Evidence.Dir) == "" {
+		errs = append(errs, errors.New("EVIDENCE_DIR must not be empty: every device's retirement record is written there"))
+	}
 	switch w.Console.Mode {
 	case ConsoleModeAutomated, ConsoleModeOperator:
 	default:

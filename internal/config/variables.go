@@ -48,6 +48,8 @@ var descriptions = []struct{ name, text string }{
 	{"SMTP_PASSWORD", "SMTP password"},
 	{"SMTP_FROM", "sender address of e-mail notifications"},
 	{"NOTIFY_OPERATOR_EMAIL", "address of the operator who handles steps waiting on a person"},
+	{"EVIDENCE_DIR", "directory of the retirement records (docs/evidence.md): write-once, hash-chained; shared by workers only on a filesystem with flock"},
+	{"EVIDENCE_SIGNING_KEY_FILE", "Ed25519 private key (PKCS#8 PEM, starter evidence keygen) that signs each retirement record; unset: records are unsigned and verify reports them"},
 	{"LOG_LEVEL", "debug, info, warn or error"},
 	{"LOG_FORMAT", "console (for people) or json (for log collectors)"},
 	{"WORKER_MAX_CONCURRENT_ACTIVITIES", "activities one worker runs at once"},
