@@ -231,8 +231,7 @@ func (f appleFigures) limitedByEndpoint() string {
 	return s
 }
 
-// allowed is how many requests a budget of n per period allows in d: the bucket's n at once, then
-// n a period.
+// allowed is how many requests a budget of n per period allows in d: n at once, then n a period.
 func allowed(n int, period, d time.Duration) int {
 	if n <= 0 {
 		return 0
@@ -566,13 +565,13 @@ func projection(w io.Writer, o options, from appleScenario) {
 	gets := float64(pages) + float64(posts)*prodPolls
 	getMinutes := max(gets-getPerMin, 0) / getPerMin
 	onePOST := float64(n-postPerH) / postPerH
-	fmt.Fprintf(w, "\n10,000 ADE devices against Apple's real budget (%d GETs a minute, %d POSTs an hour; a bucket of each), from %s:\n", getPerMin, postPerH, from.label)
-	fmt.Fprintf(w, "  §5 in activities of up to %d serials: %d POSTs, inside the bucket of %d: no wait for the POST budget, all in the first hour.\n",
+	fmt.Fprintf(w, "\n10,000 ADE devices against Apple's real budget (at most %d GETs in a minute and %d POSTs in an hour), from %s:\n", getPerMin, postPerH, from.label)
+	fmt.Fprintf(w, "  §5 in activities of up to %d serials: %d POSTs, inside the first hour's %d: no wait for the POST budget.\n",
 		batch, posts, postPerH)
 	fmt.Fprintf(w, "  One POST a device instead: %d POSTs, %d at once and then %d an hour: %.0f hours (%.1f days).\n", n, postPerH, postPerH, onePOST, onePOST/24)
 	fmt.Fprintf(w, "  GETs: the pre-flight reads in bulk, %d pages of %d (one read each: %d GETs, %.1f hours); polls: %.1f an activity measured here "+
 		"(poll %s real = %s simulated against an activity of %s), %.0f at the default poll of %s: %d activities x %.0f + %d pages = %.0f GETs, "+
-		"%.1f minutes of GET budget beyond its bucket of %d.\n",
+		"%.1f minutes of GET budget beyond the first minute's %d.\n",
 		pages, applebusiness.MaxDevicesPageLimit, n, float64(n-getPerMin)/getPerMin/60, measuredPolls, benchTiming.ApplePoll,
 		time.Duration(float64(benchTiming.ApplePoll)*o.scale).Round(time.Second), activityIn, prodPolls, prod, posts, prodPolls, pages, gets, getMinutes, getPerMin)
 	fmt.Fprintf(w, "  So: 10 activities of 1,000 take the first hour's POSTs and about %.0f minutes of GETs. 10 POSTs an hour is the §5 step's "+
