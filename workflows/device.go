@@ -204,6 +204,7 @@ func (w *device) run(ctx workflow.Context) (DeviceResult, error) {
 	result := w.result()
 	w.logger.Info("device finished", "outcome", result.Outcome)
 	recordDeviceFinished(ctx, result.Path, result.Outcome)
+	w.recordEvidence(ctx, result)
 	w.reportToFleet(ctx, result)
 	return result, err
 }
