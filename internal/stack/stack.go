@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/offboard/offboard/internal/config"
+	"github.com/offboard/offboard/internal/evidence"
 	"github.com/offboard/offboard/internal/simulator"
 	"github.com/offboard/offboard/internal/workerapp"
 )
@@ -92,8 +93,15 @@ func Start(opts Options) (*Stack, error) {
 		}
 		return v
 	}
+	evidenceKey := filepath.Join(opts.Dir, "evidence-key.pem") // the retirement records' signing key
+	if _, err := os.Stat(evidenceKey); os.IsNotExist(err) {
+		if _, err := evidence.GenerateKey(evidenceKey); err != nil {
+			return nil, err
+		}
+	}
 	s.cfg = config.Worker{
-		Console: config.Console{URL: s.URL, Token: consoleToken, Mode: config.ConsoleModeAutomated, RateLimit: rate(opts.ConsoleRate)},
+		Evidence: config.Evidence{Dir: filepath.Join(opts.Dir, "evidence"), SigningKeyFile: evidenceKey},
+		Console:  config.Console{URL: s.URL, Token: consoleToken, Mode: config.ConsoleModeAutomated, RateLimit: rate(opts.ConsoleRate)},
 		Apple: config.Apple{ClientID: "BUSINESSAPI.offboard-stack", KeyID: "stack-key", PrivateKeyFile: keyFile, ServerID: simulator.DefaultAppleServerID,
 			APIURL: s.URL, TokenURL: s.URL + "/auth/oauth2/token", RateLimit: rate(opts.AppleRate),
 			GetPerMinute: scaled(opts.AppleGetPerMinute, simulator.DefaultAppleGetPerMinute, opts.TimeScale),

@@ -21,6 +21,7 @@ import (
 	"github.com/offboard/offboard/internal/applebusiness"
 	"github.com/offboard/offboard/internal/config"
 	"github.com/offboard/offboard/internal/console"
+	"github.com/offboard/offboard/internal/evidence"
 	"github.com/offboard/offboard/internal/metrics"
 	"github.com/offboard/offboard/internal/notify"
 	"github.com/offboard/offboard/internal/temporalclient"
@@ -35,6 +36,8 @@ type Activities struct {
 	Worker  *activities.Worker
 	// Fleet reads visibility for a fleet's progress; Start gives it the worker's client when nil.
 	Fleet *activities.Fleet
+	// Evidence writes the retirement records (EVIDENCE_DIR, EVIDENCE_SIGNING_KEY_FILE).
+	Evidence *activities.Evidence
 }
 
 // NewActivities builds the clients named by the configuration.
@@ -79,7 +82,32 @@ func NewActivities(cfg config.Worker, logger *zap.Logger) (Activities, error) {
 		notifiers = append(notifiers, notify.NewSMTP(smtp))
 	}
 	acts.Notify = &activities.Notify{Notifier: notify.Multi(notifiers...)}
+	ev, err := newEvidence(cfg.Evidence, acts.Apple.API, logger)
+	if err != nil {
+		return Activities{}, err
+	}
+	acts.Evidence = ev
 	return acts, nil
+}
+
+// newEvidence opens the evidence archive and loads its signing key; without a key the records
+// are written unsigned (verify reports each), and the worker says so at start.
+func newEvidence(cfg config.Evidence, apple applebusiness.API, logger *zap.Logger) (*activities.Evidence, error) {
+	archive, err := evidence.Open(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	ev := &activities.Evidence{Archive: archive, Apple: apple}
+	if cfg.SigningKeyFile == "" {
+		if logger != nil {
+			logger.Warn("EVIDENCE_SIGNING_KEY_FILE is not set: retirement records are written unsigned, and starter evidence verify reports each")
+		}
+		return ev, nil
+	}
+	if ev.Signer, err = evidence.LoadSigner(cfg.SigningKeyFile); err != nil {
+		return nil, err
+	}
+	return ev, nil
 }
 
 // Options tune the workers.
@@ -113,6 +141,9 @@ func Register(w worker.Registry, acts Activities) {
 	w.RegisterActivity(acts.Worker)
 	if acts.Fleet != nil {
 		w.RegisterActivity(acts.Fleet)
+	}
+	if acts.Evidence != nil {
+		w.RegisterActivity(acts.Evidence)
 	}
 }
 
