@@ -35,6 +35,7 @@ Commands:
   cancel    cancel offboarding of one device
   fleet     retire many devices from a fleet file (fleet start|watch|report|pause|resume|cancel)
   apple     the Apple coordinator: devices waiting for Apple, activities in flight, the request budget
+  evidence  retirement records: evidence <serial> | evidence verify | evidence fleet <id> | evidence keygen
 
 Run "starter <command> -h" for the flags of a command.
 Temporal: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_* (as the temporal CLI).`
@@ -85,6 +86,8 @@ func (c *cli) run(ctx context.Context, args []string) error {
 		return c.fleet(ctx, rest)
 	case "apple":
 		return c.apple(ctx, rest)
+	case "evidence":
+		return c.evidenceCmd(rest)
 	case "help", "-h", "--help":
 		fmt.Fprintln(c.stdout, usage)
 		return nil
