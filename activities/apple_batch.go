@@ -19,6 +19,8 @@ type BatchOutcome struct {
 	// serial in neither is unknown, and its workflow verifies it itself.
 	Succeeded []string                     `json:"succeeded,omitempty"`
 	Failed    []applebusiness.DeviceResult `json:"failed,omitempty"`
+	// Log is every line of the log, for the devices' records (ActivityLog only).
+	Log []applebusiness.DeviceResult `json:"log,omitempty"`
 }
 
 // AwaitBatch succeeds once an Apple Business activity of many devices is final; until then it
@@ -69,8 +71,10 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // awaitBatchOnce reads the activity once, and its log once it is final.
 func (a *Apple) awaitBatchOnce(ctx context.Context, id string) (BatchOutcome, error) {
 	act, err := a.AwaitActivity(ctx, id)
-	if err != nil {
+	if err != nil || act.Succeeded() {
 		return BatchOutcome{Activity: act}, err
 	}
-	return a.ActivityLog(ctx, act)
+	out, err := a.ActivityLog(ctx, act)
+	out.Log = nil // the batcher's devices take only their outcome
+	return out, err
 }

@@ -58,10 +58,11 @@ func (a *Apple) ReadActivity(ctx context.Context, id string) (applebusiness.Acti
 }
 
 // ActivityLog reads a final activity's log from its downloadUrl: a presigned URL, not an API call,
-// so it costs none of Apple's request budget. Each device's own line says how it fared.
+// so it costs none of Apple's request budget. Each device's own line says how it fared, and goes
+// into its retirement record (Apple keeps an activity 30 days).
 func (a *Apple) ActivityLog(ctx context.Context, act applebusiness.Activity) (BatchOutcome, error) {
 	out := BatchOutcome{Activity: act}
-	if act.Succeeded() || act.DownloadURL == "" {
+	if act.DownloadURL == "" {
 		return out, nil
 	}
 	api, err := a.api()
@@ -77,6 +78,7 @@ func (a *Apple) ActivityLog(ctx context.Context, act applebusiness.Activity) (Ba
 		return out, classifyApple(fmt.Sprintf("read the log of activity %s", act.ID), err)
 	}
 	out.LogRead = true
+	out.Log = rows
 	for _, r := range rows {
 		if r.Succeeded() {
 			out.Succeeded = append(out.Succeeded, r.Serial)

@@ -40,7 +40,7 @@ func TestWriteRecordIsIdempotentAndRefusesAnother(t *testing.T) {
 		t.Fatalf("different record: %v", err)
 	}
 	_, stored, err := archive.Read(first.File)
-	if err != nil || stored.Apple.LogNote == "" || stored.Software.GoVersion == "" {
+	if err != nil || stored.Apple == nil || stored.Apple.ActivityID != "A1" || stored.Software.GoVersion == "" {
 		t.Errorf("stored %+v %v", stored, err)
 	}
 	if rep, _ := archive.Verify(evidence.Keys(signer.Public())); !rep.OK() {

@@ -79,6 +79,11 @@ type AppleAnswer struct {
 	BatchSize  int        `json:"batchSize,omitempty"`
 	Detail     string     `json:"detail,omitempty"`
 	NextAt     *time.Time `json:"nextAt,omitempty"` // AppleBudgetWaiting: when the next activity may go
+	// ActivityStatus and SubStatus are the final activity's; LogLine is the device's line of its
+	// log, for the device's retirement record.
+	ActivityStatus string                      `json:"activityStatus,omitempty"`
+	SubStatus      string                      `json:"subStatus,omitempty"`
+	LogLine        *applebusiness.DeviceResult `json:"logLine,omitempty"`
 }
 
 // CoordinatorBatch is one UNASSIGN_DEVICES activity in flight; its ActivityID is in the state
@@ -442,8 +447,13 @@ func (c *coordinator) follow(ctx workflow.Context, batch *CoordinatorBatch) {
 		}
 	}
 	c.totals.Unassigned += len(unassigned)
-	c.answerEach(ctx, unassigned, func(AppleRequest) AppleAnswer {
-		return AppleAnswer{Outcome: AppleUnassigned, ActivityID: act.ID, BatchSize: len(batch.Requests)}
+	c.answerEach(ctx, unassigned, func(r AppleRequest) AppleAnswer {
+		a := AppleAnswer{Outcome: AppleUnassigned, ActivityID: act.ID, BatchSize: len(batch.Requests),
+			ActivityStatus: act.Status, SubStatus: act.SubStatus}
+		if i := slices.IndexFunc(out.Log, func(l applebusiness.DeviceResult) bool { return strings.EqualFold(l.Serial, r.Serial) }); i >= 0 {
+			a.LogLine = &out.Log[i]
+		}
+		return a
 	})
 	if len(rest) > 0 {
 		why := fmt.Sprintf("activity %s ended %s %s", act.ID, act.Status, act.SubStatus)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/offboard/offboard/internal/contract"
+	"github.com/offboard/offboard/internal/evidence"
 	"github.com/stretchr/testify/mock"
 
 	"go.temporal.io/sdk/client"
@@ -35,8 +36,19 @@ func newHarness(t *testing.T, mode string) *harness {
 	h.env.RegisterActivity(&activities.Console{API: h.world})
 	h.env.RegisterActivity(&activities.Apple{API: h.world, ServerID: fakeServer})
 	h.env.RegisterActivity(&activities.Notify{Notifier: h.world})
+	h.env.RegisterActivity(testEvidence(t))
 	h.env.RegisterActivity(&activities.Worker{Info: activities.WorkerInfo{ConsoleMode: mode, AppleConfigured: true, AppleServerID: fakeServer}})
 	return h
+}
+
+// testEvidence is an evidence archive of the test's own (unsigned): every device writes its
+// retirement record when it ends, as on a worker.
+func testEvidence(t *testing.T) *activities.Evidence {
+	archive, err := evidence.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &activities.Evidence{Archive: archive}
 }
 
 // withCoordinator lets a device's test environment run the Apple coordinator beside it, as a

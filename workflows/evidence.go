@@ -95,6 +95,16 @@ func (w *device) evidenceRecord(ctx workflow.Context, r DeviceResult) evidence.R
 	rec.Wipe = w.evidenceWipe()
 	if st.AppleActID != "" {
 		rec.Apple = &evidence.Apple{ActivityID: st.AppleActID}
+		switch a := st.AppleActivity; {
+		case a == nil:
+			rec.Apple.LogNote = "the activity's log was not read on this device's path (unassigned on its own, before the Apple coordinator)"
+		case a.LogLine != nil:
+			rec.Apple.ActivityStatus, rec.Apple.SubStatus = a.ActivityStatus, a.SubStatus
+			rec.Apple.LogLine = &evidence.LogLine{Serial: a.LogLine.Serial, Status: a.LogLine.Status, Code: a.LogLine.Code, Detail: a.LogLine.Detail}
+		default:
+			rec.Apple.ActivityStatus, rec.Apple.SubStatus = a.ActivityStatus, a.SubStatus
+			rec.Apple.LogNote = "Apple gave no log line for the device (no downloadUrl, or the log does not list it)"
+		}
 	}
 	for _, a := range st.Audit {
 		rec.Reports = append(rec.Reports, evidence.Report{Time: a.Time.UTC(), Step: string(a.Step), By: a.By, Outcome: a.Outcome, Note: a.Note})

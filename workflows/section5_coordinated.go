@@ -54,7 +54,7 @@ func (w *device) unassignThroughCoordinator(ctx workflow.Context) (ending, error
 	}
 	switch a.Outcome {
 	case AppleUnassigned:
-		w.status.AppleActID = a.ActivityID
+		w.status.AppleActID, w.status.AppleActivity = a.ActivityID, &a
 		return done(fmt.Sprintf("unassigned by Apple activity %s with %d devices", a.ActivityID, a.BatchSize))
 	case AppleNotAssigned:
 		return done("Apple Business Manager shows no MDM server" + detailNote(a))

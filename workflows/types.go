@@ -133,7 +133,10 @@ type DeviceStatus struct {
 	Warnings    []string         `json:"warnings"`
 	Audit       []AuditEntry     `json:"audit,omitempty"`
 	AppleActID  string           `json:"appleActivityId,omitempty"`
-	Error       string           `json:"error,omitempty"`
+	// AppleActivity is what the Apple coordinator said of the activity that unassigned the device:
+	// its final status and the device's line of its log.
+	AppleActivity *AppleAnswer `json:"appleActivity,omitempty"`
+	Error         string       `json:"error,omitempty"`
 }
 
 // StepReport is the argument of the complete-step update.

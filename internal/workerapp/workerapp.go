@@ -82,7 +82,7 @@ func NewActivities(cfg config.Worker, logger *zap.Logger) (Activities, error) {
 		notifiers = append(notifiers, notify.NewSMTP(smtp))
 	}
 	acts.Notify = &activities.Notify{Notifier: notify.Multi(notifiers...)}
-	ev, err := newEvidence(cfg.Evidence, acts.Apple.API, logger)
+	ev, err := newEvidence(cfg.Evidence, logger)
 	if err != nil {
 		return Activities{}, err
 	}
@@ -92,12 +92,12 @@ func NewActivities(cfg config.Worker, logger *zap.Logger) (Activities, error) {
 
 // newEvidence opens the evidence archive and loads its signing key; without a key the records
 // are written unsigned (verify reports each), and the worker says so at start.
-func newEvidence(cfg config.Evidence, apple applebusiness.API, logger *zap.Logger) (*activities.Evidence, error) {
+func newEvidence(cfg config.Evidence, logger *zap.Logger) (*activities.Evidence, error) {
 	archive, err := evidence.Open(cfg.Dir)
 	if err != nil {
 		return nil, err
 	}
-	ev := &activities.Evidence{Archive: archive, Apple: apple}
+	ev := &activities.Evidence{Archive: archive}
 	if cfg.SigningKeyFile == "" {
 		if logger != nil {
 			logger.Warn("EVIDENCE_SIGNING_KEY_FILE is not set: retirement records are written unsigned, and starter evidence verify reports each")
