@@ -289,17 +289,19 @@ func (c *coordinator) run(ctx workflow.Context) error {
 
 // noticeBudgetWait tells the devices the budget holds, once each, when their next activity may go.
 func (c *coordinator) noticeBudgetWait(ctx workflow.Context, at time.Time) {
+	var told []AppleRequest
 	var answers []AppleAnswer
 	for _, r := range c.unassign {
 		if _, ok := c.notified[r.RequestID]; ok {
 			continue
 		}
 		c.notified[r.RequestID] = struct{}{}
-		answers = append(answers, AppleAnswer{RequestID: r.RequestID, Serial: r.Serial, Outcome: AppleBudgetWaiting, NextAt: &at})
+		told = append(told, r)
+		answers = append(answers, AppleAnswer{Outcome: AppleBudgetWaiting, NextAt: &at})
 	}
-	if len(answers) > 0 {
-		c.logger.Info("Apple's POST budget holds the next activity", "devices", len(answers), "until", at)
-		c.tell(ctx, c.unassign, answers)
+	if len(told) > 0 {
+		c.logger.Info("Apple's POST budget holds the next activity", "devices", len(told), "until", at)
+		c.tell(ctx, told, answers)
 	}
 }
 

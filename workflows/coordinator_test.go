@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,12 +12,15 @@ import (
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/offboard/offboard/activities"
 	"github.com/offboard/offboard/internal/applebusiness"
 	"github.com/offboard/offboard/internal/contract"
 	"github.com/offboard/offboard/internal/procedure"
+	"github.com/stretchr/testify/mock"
 )
 
 // AssignedDevicesPage lists the devices assigned to a server, pageSize to a page.
@@ -232,5 +236,54 @@ func TestCoordinatorReadsADeviceAloneOnItsOwn(t *testing.T) {
 	}
 	if h.world.unassignCount("ALONE0001") != 1 {
 		t.Errorf("unassigned %d times", h.world.unassignCount("ALONE0001"))
+	}
+}
+
+// While Apple's POST budget holds a batch, devices that join it are told of the wait, each once,
+// however many of the batch were told before; the batch then goes as one activity.
+func TestCoordinatorTellsLateDevicesOfTheBudgetWait(t *testing.T) {
+	var ts testsuite.WorkflowTestSuite
+	ts.SetLogger(newQuietLogger(t))
+	env := ts.NewTestWorkflowEnvironment()
+	apple := newBatchApple()
+	for _, s := range []string{"LATE00001", "LATE00002", "LATE00003"} {
+		apple.assign(s, fakeServer)
+	}
+	env.RegisterWorkflow(AppleCoordinator)
+	env.RegisterActivity(&activities.Apple{API: apple, ServerID: fakeServer})
+	env.RegisterActivity(&activities.Signals{})
+	env.RegisterActivity(&activities.Worker{Info: activities.WorkerInfo{AppleConfigured: true, AppleServerID: fakeServer, ApplePostPerHour: 1}})
+	var notices []string
+	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", signalAppleAnswer, mock.Anything).Return(
+		func(_, id, _, _ string, arg any) error {
+			var a AppleAnswer
+			if b, ok := arg.(json.RawMessage); ok {
+				_ = json.Unmarshal(b, &a)
+			}
+			if a.Outcome == AppleBudgetWaiting {
+				notices = append(notices, id)
+			}
+			return nil
+		})
+	ask := func(at time.Duration, serial string) {
+		env.RegisterDelayedCallback(func() {
+			env.SignalWorkflow(signalAppleRequest, AppleRequest{Kind: AppleUnassign, Serial: serial, WorkflowID: "offboard-" + serial,
+				RequestID: serial + "/1", Gather: 10 * time.Second, Poll: 30 * time.Second})
+		}, at)
+	}
+	ask(0, "LATE00001")             // posted at once: the hour's one POST
+	ask(time.Minute, "LATE00002")   // waits for the budget, and is told so
+	ask(2*time.Minute, "LATE00003") // joins the waiting batch: told too, the first not again
+	env.RegisterDelayedCallback(env.CancelWorkflow, 3*time.Hour)
+	env.ExecuteWorkflow(AppleCoordinator, CoordinatorInput{})
+	if err := env.GetWorkflowError(); err != nil && !temporal.IsCanceledError(err) {
+		t.Fatalf("coordinator: %v", err)
+	}
+	slices.Sort(notices)
+	if want := []string{"offboard-LATE00002", "offboard-LATE00003"}; !slices.Equal(notices, want) {
+		t.Errorf("told of the budget wait: %v, want %v", notices, want)
+	}
+	if len(apple.posts) != 2 || len(apple.posts[1]) != 2 {
+		t.Errorf("activities %v: want the first device's, then one of the two that waited", apple.posts)
 	}
 }
