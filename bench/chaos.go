@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -122,13 +123,35 @@ func runChaos(ctx context.Context, o options, srv *testsuite.DevServer, world *s
 			}
 		}
 	})
-	wctx, cancel := context.WithTimeout(ctx, 60*time.Minute)
-	defer cancel()
+	tctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Minute)
+	defer cancelTimeout()
+	wctx, cancel := context.WithCancelCause(tctx)
+	defer cancel(nil)
+	wg.Go(func() { // a stuck Apple coordinator would hold every ADE device for the whole hour
+		t := time.NewTicker(coordinatorWatch)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				if err := ab.coordinatorStuck(ctx); err != nil {
+					cancel(err)
+					return
+				}
+			}
+		}
+	})
 	var result workflows.FleetProgress
 	err = run.Get(wctx, &result)
 	close(stop)
 	wg.Wait()
 	took := time.Since(start)
+	if cause := context.Cause(wctx); err != nil && cause != nil && !errors.Is(cause, context.Canceled) {
+		fmt.Printf("Chaos: given up after %s: %v\n", took.Round(time.Second), cause)
+		ab.appleSince(ctx, appleBefore, devices).print(os.Stdout)
+		return fmt.Errorf("chaos fleet: %w", cause)
+	}
 	if err != nil {
 		return fmt.Errorf("chaos fleet: %w", err)
 	}
