@@ -1,6 +1,9 @@
 package activities
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // WorkerInfo is what this worker can do; a workflow reads it once, at pre-flight, so its choices
 // are recorded in history and replay the same.
@@ -18,6 +21,9 @@ type WorkerInfo struct {
 	// (APPLE_GET_PER_MINUTE, APPLE_POST_PER_HOUR); 0 takes Apple's observed 20 and 10.
 	AppleGetPerMinute int `json:"appleGetPerMinute,omitempty"`
 	ApplePostPerHour  int `json:"applePostPerHour,omitempty"`
+	// AppleBudgetTimeScale divides the budget's minute and hour (a simulator faster than real
+	// time); 0 or 1 against Apple.
+	AppleBudgetTimeScale float64 `json:"appleBudgetTimeScale,omitempty"`
 }
 
 // Apple's observed budget: Apple publishes none; people who automate it report these.
@@ -25,6 +31,12 @@ const (
 	DefaultAppleGetPerMinute = 20
 	DefaultApplePostPerHour  = 10
 )
+
+// AppleBudgetWindows are the budget's minute and hour, divided by the time scale of a simulator.
+func (i WorkerInfo) AppleBudgetWindows() (minute, hour time.Duration) {
+	scale := max(i.AppleBudgetTimeScale, 1)
+	return time.Duration(float64(time.Minute) / scale), time.Duration(float64(time.Hour) / scale)
+}
 
 // AppleBudget is the organisation's budget: GETs a minute and POSTs an hour.
 func (i WorkerInfo) AppleBudget() (getPerMinute, postPerHour int) {

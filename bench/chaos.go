@@ -55,9 +55,10 @@ func runChaos(ctx context.Context, o options, srv *testsuite.DevServer, world *s
 		"APPLE_CLIENT_ID="+cfg.Apple.ClientID, "APPLE_KEY_ID="+cfg.Apple.KeyID, "APPLE_PRIVATE_KEY_FILE="+cfg.Apple.PrivateKeyFile,
 		"APPLE_SERVER_ID="+cfg.Apple.ServerID, "APPLE_API_URL="+cfg.Apple.APIURL, "APPLE_TOKEN_URL="+cfg.Apple.TokenURL,
 		"APPLE_RATE_LIMIT="+strconv.FormatFloat(cfg.Apple.RateLimit, 'f', -1, 64),
-		// Apple's budget scaled to real time, as the in-process workers get it (internal/stack):
-		// without it the worker keeps Apple's 10 POSTs a real hour against a simulator at 600x.
+		// Apple's budget over the simulator's minute and hour, as the in-process workers keep it
+		// (internal/stack): without it the worker keeps Apple's real hour against a simulator at 600x.
 		"APPLE_GET_PER_MINUTE="+strconv.Itoa(cfg.Apple.GetPerMinute), "APPLE_POST_PER_HOUR="+strconv.Itoa(cfg.Apple.PostPerHour),
+		"APPLE_BUDGET_TIME_SCALE="+strconv.FormatFloat(cfg.Apple.BudgetTimeScale, 'f', -1, 64),
 		"NOTIFY_WEBHOOK_URL="+cfg.Notify.WebhookURL, "LOG_LEVEL=error", "LOG_FORMAT=console",
 		"WORKER_MAX_CONCURRENT_ACTIVITIES="+strconv.Itoa(cfg.MaxConcurrentActivities),
 		"WORKER_MAX_CONCURRENT_WORKFLOW_TASKS="+strconv.Itoa(cfg.MaxConcurrentWorkflowTasks))

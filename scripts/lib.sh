@@ -16,10 +16,10 @@ export APPLE_CLIENT_ID=BUSINESSAPI.offboard-demo APPLE_KEY_ID=demo-key APPLE_PRI
 export APPLE_SERVER_ID=SIMULATED-MDM-SERVER APPLE_API_URL=http://$sim_addr APPLE_TOKEN_URL=http://$sim_addr/auth/oauth2/token
 export NOTIFY_WEBHOOK_URL=http://$sim_addr/sim/user-inbox LOG_FORMAT=console
 # The simulator runs an hour of device time a second and enforces Apple's budget (20 GETs a
-# minute, 10 POSTs an hour) in its own time; the worker's Apple coordinator keeps the same budget
-# in real time, so it is scaled the same way. Against the real Apple, leave both unset.
+# minute, 10 POSTs an hour) in its own time; the worker's Apple coordinator counts the same
+# minute and hour. Against the real Apple, leave APPLE_BUDGET_TIME_SCALE unset (1).
 time_scale=3600
-export APPLE_GET_PER_MINUTE=$((20 * time_scale)) APPLE_POST_PER_HOUR=$((10 * time_scale))
+export APPLE_BUDGET_TIME_SCALE=$time_scale
 
 # Personal data (contacts, names, notes) is encrypted before it reaches Temporal: the worker and
 # every client read the keys from CODEC_KEY_FILE; the codec server decodes for the Web UI, which

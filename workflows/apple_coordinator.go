@@ -197,11 +197,12 @@ func AppleCoordinator(ctx workflow.Context, in CoordinatorInput) error {
 // run starts with full buckets.
 func (c *coordinator) startBudget(now time.Time) Budget {
 	gets, posts := c.info.AppleBudget()
+	minute, hour := c.info.AppleBudgetWindows()
 	if c.in.Budget == nil {
-		return Budget{GET: newBucket(gets, time.Minute), POST: newBucket(posts, time.Hour)}
+		return Budget{GET: newBucket(gets, minute), POST: newBucket(posts, hour)}
 	}
 	b := *c.in.Budget
-	b.GET, b.POST = b.GET.resize(gets, time.Minute), b.POST.resize(posts, time.Hour)
+	b.GET, b.POST = b.GET.resize(gets, minute), b.POST.resize(posts, hour)
 	return b
 }
 

@@ -120,6 +120,9 @@ type Apple struct {
 	// coordinator keeps for every worker (Apple publishes none; these are the observed numbers).
 	GetPerMinute int `envconfig:"APPLE_GET_PER_MINUTE" default:"20"`
 	PostPerHour  int `envconfig:"APPLE_POST_PER_HOUR" default:"10"`
+	// BudgetTimeScale divides the budget's minute and hour: for a simulator that runs faster than
+	// real time (the demo, the tests, the benchmark). Against Apple it stays 1.
+	BudgetTimeScale float64 `envconfig:"APPLE_BUDGET_TIME_SCALE" default:"1"`
 }
 
 // Configured reports whether Offboard can call Apple: client ID, key ID, key file and MDM server
@@ -328,6 +331,7 @@ func (w Worker) validate() error {
 		positive("APPLE_RATE_LIMIT", w.Apple.RateLimit),
 		positive("APPLE_GET_PER_MINUTE", float64(w.Apple.GetPerMinute)),
 		positive("APPLE_POST_PER_HOUR", float64(w.Apple.PostPerHour)),
+		positive("APPLE_BUDGET_TIME_SCALE", w.Apple.BudgetTimeScale),
 		positive("WORKER_MAX_CONCURRENT_ACTIVITIES", float64(w.MaxConcurrentActivities)),
 		positive("WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", float64(w.MaxConcurrentWorkflowTasks)),
 		atLeast("WORKER_WORKFLOW_TASK_POLLERS", w.WorkflowTaskPollers, 2),

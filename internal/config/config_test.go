@@ -27,7 +27,7 @@ func TestLoadWorkerDefaults(t *testing.T) {
 	want := Worker{
 		Temporal:                   Temporal{Address: "localhost:7233", Namespace: "default"},
 		Console:                    Console{URL: "http://127.0.0.1:8088", Mode: "automated", RateLimit: 20},
-		Apple:                      Apple{APIURL: "https://api-business.apple.com", TokenURL: "https://account.apple.com/auth/oauth2/token", RateLimit: 5, GetPerMinute: 20, PostPerHour: 10},
+		Apple:                      Apple{APIURL: "https://api-business.apple.com", TokenURL: "https://account.apple.com/auth/oauth2/token", RateLimit: 5, GetPerMinute: 20, PostPerHour: 10, BudgetTimeScale: 1},
 		Notify:                     Notify{SMTPPort: 587},
 		Evidence:                   Evidence{Dir: ".offboard/evidence"},
 		LogLevel:                   "info",

@@ -39,6 +39,7 @@ var descriptions = []struct{ name, text string }{
 	{"APPLE_TOKEN_URL", "Apple OAuth2 token endpoint"},
 	{"APPLE_RATE_LIMIT", "Apple Business API requests per second, across all workers (task-queue rate limit)"},
 	{"APPLE_GET_PER_MINUTE", "Apple's GET budget for the organisation, kept by the Apple coordinator for every worker"},
+	{"APPLE_BUDGET_TIME_SCALE", "divides the Apple budget's minute and hour, for a simulator faster than real time; 1 against Apple"},
 	{"APPLE_POST_PER_HOUR", "Apple's POST budget for the organisation (UNASSIGN_DEVICES activities), kept by the Apple coordinator"},
 	{"NOTIFY_WEBHOOK_URL", "webhook that receives notifications for people (JSON POST)"},
 	{"SMTP_HOST", "SMTP server for e-mail notifications; unset: no e-mail"},

@@ -42,7 +42,7 @@ type Options struct {
 	ReappearAfter time.Duration
 	// AppleGetPerMinute and ApplePostPerHour are Apple's budget in simulated time (0: Apple's
 	// observed 20 and 10). The simulator enforces it; the workers' Apple coordinator keeps the
-	// same budget in real time, scaled by TimeScale, as it would against the real Apple.
+	// same numbers over the same simulated minute and hour (APPLE_BUDGET_TIME_SCALE).
 	AppleGetPerMinute, ApplePostPerHour int
 }
 
@@ -104,8 +104,10 @@ func Start(opts Options) (*Stack, error) {
 		Console:  config.Console{URL: s.URL, Token: consoleToken, Mode: config.ConsoleModeAutomated, RateLimit: rate(opts.ConsoleRate)},
 		Apple: config.Apple{ClientID: "BUSINESSAPI.offboard-stack", KeyID: "stack-key", PrivateKeyFile: keyFile, ServerID: simulator.DefaultAppleServerID,
 			APIURL: s.URL, TokenURL: s.URL + "/auth/oauth2/token", RateLimit: rate(opts.AppleRate),
-			GetPerMinute: scaled(opts.AppleGetPerMinute, simulator.DefaultAppleGetPerMinute, opts.TimeScale),
-			PostPerHour:  scaled(opts.ApplePostPerHour, simulator.DefaultApplePostPerHour, opts.TimeScale)},
+			GetPerMinute: orDefault(opts.AppleGetPerMinute, simulator.DefaultAppleGetPerMinute),
+			PostPerHour:  orDefault(opts.ApplePostPerHour, simulator.DefaultApplePostPerHour),
+			// The simulator counts Apple's minute and hour in its own time: so does the coordinator.
+			BudgetTimeScale: max(opts.TimeScale, 1)},
 		Notify:                     config.Notify{WebhookURL: s.URL + "/sim/user-inbox"},
 		MaxConcurrentActivities:    500,
 		MaxConcurrentWorkflowTasks: 200,
@@ -116,12 +118,11 @@ func Start(opts Options) (*Stack, error) {
 	return s, nil
 }
 
-// scaled is a budget of n (or def) requests per simulated period as requests per real period.
-func scaled(n, def int, timeScale float64) int {
+func orDefault(n, def int) int {
 	if n <= 0 {
-		n = def
+		return def
 	}
-	return max(int(float64(n)*max(timeScale, 1)), 1)
+	return n
 }
 
 // WorkerConfig is the configuration the workers use (and the demo prints as environment).
