@@ -83,12 +83,10 @@ func (w *device) askApple(ctx workflow.Context, kind, why string) (AppleAnswer, 
 	runID := workflow.GetInfo(ctx).WorkflowExecution.RunID
 	w.appleRequests++ // a request's ID is new for every request of this run
 	req := AppleRequest{Kind: kind, Serial: w.status.Serial, WorkflowID: w.id, Poll: w.timing.ApplePoll,
+		// Every request waits a few Apple polls for others, single devices' too: a pipeline starts
+		// devices one after another, and their reads then go in bulk and their unassigns in one
+		// activity. Minutes at pre-flight are nothing beside a procedure of hours or days.
 		RequestID: fmt.Sprintf("%s/%s/%d", runID, kind, w.appleRequests), Gather: batchGather(w.timing)}
-	if kind == AppleRead && w.in.FleetID == "" {
-		// A device started on its own waits less at pre-flight; a fleet's devices gather longer,
-		// so their reads go in bulk.
-		req.Gather = w.timing.ApplePoll
-	}
 	coordinator := CoordinatorWorkflowID(w.info.AppleOrg, w.info.AppleServerID)
 	answers := workflow.GetSignalChannel(ctx, signalAppleAnswer)
 	w.waiting(ctx, step, procedure.PartyApple, why, "", nil)
