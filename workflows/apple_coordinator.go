@@ -412,8 +412,10 @@ func (c *coordinator) post(ctx workflow.Context, batch *CoordinatorBatch) bool {
 func (c *coordinator) follow(ctx workflow.Context, batch *CoordinatorBatch) {
 	defer c.forget(batch)
 	var act applebusiness.Activity
-	for !act.Final() {
-		if err := workflow.Sleep(ctx, batch.Poll); err != nil {
+	// The poll backs off, doubling up to eight Apple polls: an activity of many devices takes
+	// minutes, and each read is one of Apple's 20 GETs a minute.
+	for wait := batch.Poll; !act.Final(); wait = min(2*wait, 8*batch.Poll) {
+		if err := workflow.Sleep(ctx, wait); err != nil {
 			return
 		}
 		err := c.get(ctx, "read Apple activity "+batch.ActivityID, appleActs.ReadActivity, batch.ActivityID, &act)

@@ -287,3 +287,39 @@ func TestCoordinatorTellsLateDevicesOfTheBudgetWait(t *testing.T) {
 		t.Errorf("activities %v: want the first device's, then one of the two that waited", apple.posts)
 	}
 }
+
+// An activity of many devices takes minutes: its polls back off, doubling up to eight Apple
+// polls, so a slow activity costs a few of Apple's GETs, not one every poll interval.
+func TestCoordinatorPollsBackOff(t *testing.T) {
+	var ts testsuite.WorkflowTestSuite
+	ts.SetLogger(newQuietLogger(t))
+	env := ts.NewTestWorkflowEnvironment()
+	apple := newBatchApple()
+	apple.readsToDone = 6
+	apple.assign("SLOWACT01", fakeServer)
+	env.RegisterWorkflow(AppleCoordinator)
+	env.RegisterActivity(&activities.Apple{API: apple, ServerID: fakeServer})
+	env.RegisterActivity(&activities.Signals{})
+	env.RegisterActivity(&activities.Worker{Info: activities.WorkerInfo{AppleConfigured: true, AppleServerID: fakeServer}})
+	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", signalAppleAnswer, mock.Anything).Return(nil)
+	var reads []time.Time
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		if info.ActivityType.Name == "ReadActivity" {
+			reads = append(reads, env.Now())
+		}
+	})
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(signalAppleRequest, AppleRequest{Kind: AppleUnassign, Serial: "SLOWACT01", WorkflowID: "offboard-SLOWACT01",
+			RequestID: "SLOWACT01/1", Gather: time.Second, Poll: 30 * time.Second})
+	}, 0)
+	env.RegisterDelayedCallback(env.CancelWorkflow, 3*time.Hour)
+	env.ExecuteWorkflow(AppleCoordinator, CoordinatorInput{})
+	if len(reads) != 6 {
+		t.Fatalf("%d reads of the activity, want 6 (it completes at the 6th)", len(reads))
+	}
+	for i, want := range []time.Duration{60, 120, 240, 240, 240} {
+		if gap := reads[i+1].Sub(reads[i]); gap != want*time.Second {
+			t.Errorf("poll %d came %s after the one before, want %s", i+2, gap, want*time.Second)
+		}
+	}
+}
