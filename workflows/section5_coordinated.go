@@ -83,13 +83,10 @@ func (w *device) askApple(ctx workflow.Context, kind, why string) (AppleAnswer, 
 	runID := workflow.GetInfo(ctx).WorkflowExecution.RunID
 	w.appleRequests++ // a request's ID is new for every request of this run
 	req := AppleRequest{Kind: kind, Serial: w.status.Serial, WorkflowID: w.id, Poll: w.timing.ApplePoll,
-		// Every request waits for others, single devices' too, so that a pipeline's devices started
-		// one after another are read in bulk and unassigned in one activity: a read an Apple poll
-		// (it holds the device's pre-flight, and with it a fleet's window), an unassign five.
+		// Every request waits a few Apple polls for others, single devices' too: a pipeline starts
+		// devices one after another, and their reads then go in bulk and their unassigns in one
+		// activity. Minutes at pre-flight are nothing beside a procedure of hours or days.
 		RequestID: fmt.Sprintf("%s/%s/%d", runID, kind, w.appleRequests), Gather: batchGather(w.timing)}
-	if kind == AppleRead {
-		req.Gather = w.timing.ApplePoll
-	}
 	coordinator := CoordinatorWorkflowID(w.info.AppleOrg, w.info.AppleServerID)
 	answers := workflow.GetSignalChannel(ctx, signalAppleAnswer)
 	w.waiting(ctx, step, procedure.PartyApple, why, "", nil)
