@@ -60,14 +60,9 @@ func (a *Apple) Unassign(ctx context.Context, serials []string) (applebusiness.A
 // AwaitActivity succeeds once an Apple Business activity has reached a final status; until then
 // it fails with ErrNotYet and is retried at the poll interval.
 func (a *Apple) AwaitActivity(ctx context.Context, id string) (applebusiness.Activity, error) {
-	api, err := a.api()
+	act, err := a.ReadActivity(ctx, id)
 	if err != nil {
-		return applebusiness.Activity{}, err
-	}
-	act, err := api.Activity(ctx, id)
-	recordApple(ctx, "GET", appleActivity, err)
-	if err != nil {
-		return act, classifyApple("read activity "+id, err)
+		return act, err
 	}
 	if !act.Final() {
 		return act, notYet("apple business activity %s is %s", id, act.Status)
