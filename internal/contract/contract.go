@@ -31,6 +31,14 @@ const (
 	SignalDeviceEvent  = "device-event"  // on a device: an outside source wakes a waiting step
 	SignalPause        = "pause"         // on a fleet
 	SignalResume       = "resume"        // on a fleet
+	// UpdateApprove, on a device: a second person approves the destructive step it holds
+	// (WaitingOn=approval). On a fleet: a second person approves a fleet whose wipes are past
+	// the threshold, before any device starts. The approver is never the person who started it.
+	UpdateApprove = "approve"
+	// UpdateCompleteFleetStep, on a fleet: a person reports one step for every device of the
+	// fleet waiting at it (CLOMO PANEL's multi-select), naming the exceptions; each device still
+	// records its own outcome.
+	UpdateCompleteFleetStep = "complete-step"
 )
 
 // Search attributes (Keyword).
