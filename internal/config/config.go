@@ -17,8 +17,12 @@ import (
 	"github.com/kelseyhightower/envconfig"
 )
 
-// Temporal is the connection to a Temporal service.
+// Temporal is the connection to a Temporal service: the TEMPORAL_* variables over the temporal
+// CLI's profile (temporal.toml, applyProfile) over the defaults.
 type Temporal struct {
+	// ConfigFile and Profile choose the temporal CLI profile to read (profile.go).
+	ConfigFile string `envconfig:"TEMPORAL_CONFIG_FILE"`
+	Profile    string `envconfig:"TEMPORAL_PROFILE"`
 	Address   string `envconfig:"TEMPORAL_ADDRESS" default:"localhost:7233"`
 	Namespace string `envconfig:"TEMPORAL_NAMESPACE" default:"default"`
 	// APIKey authenticates to Temporal Cloud (or any server that takes one); TLS is then on.
@@ -175,11 +179,19 @@ type Worker struct {
 	MetricsAddr string `envconfig:"WORKER_METRICS_ADDR"`
 }
 
-// LoadTemporal reads and checks the Temporal connection only (for the starter and tools).
-func LoadTemporal() (Temporal, error) {
+// LoadTemporal reads and checks the Temporal connection only (for the starter and tools), with
+// the profile TEMPORAL_CONFIG_FILE and TEMPORAL_PROFILE choose.
+func LoadTemporal() (Temporal, error) { return LoadTemporalProfile(ProfileChoice{}) }
+
+// LoadTemporalProfile is LoadTemporal with the profile chosen by the caller (the starter's
+// --config-file and --profile); empty fields fall back to the variables.
+func LoadTemporalProfile(choice ProfileChoice) (Temporal, error) {
 	var t Temporal
 	if err := envconfig.Process("", &t); err != nil {
 		return Temporal{}, fmt.Errorf("config: %w", scrub(err))
+	}
+	if err := t.applyProfile(choice); err != nil {
+		return Temporal{}, fmt.Errorf("config: %w", err)
 	}
 	if err := t.validate(); err != nil {
 		return Temporal{}, fmt.Errorf("config: %w", err)
@@ -196,6 +208,9 @@ func LoadWorker() (Worker, error) {
 	}
 	var errs []error
 	var err error
+	if err := w.Temporal.applyProfile(ProfileChoice{}); err != nil {
+		return Worker{}, fmt.Errorf("config: %w", err)
+	}
 	if w.Console.Token, err = secretFromFile("CONSOLE_TOKEN", w.Console.Token, w.Console.TokenFile); err != nil {
 		errs = append(errs, err)
 	}
@@ -237,6 +252,9 @@ func LoadIntake() (Intake, error) {
 	var in Intake
 	if err := envconfig.Process("", &in); err != nil {
 		return Intake{}, fmt.Errorf("config: %w", scrub(err))
+	}
+	if err := in.Temporal.applyProfile(ProfileChoice{}); err != nil {
+		return Intake{}, fmt.Errorf("config: %w", err)
 	}
 	if err := in.validate(); err != nil {
 		return Intake{}, fmt.Errorf("config: %w", err)

@@ -9,9 +9,13 @@ import (
 )
 
 // clearEnv unsets every variable of Variables for the test, so the machine's environment (a
-// developer's TEMPORAL_ADDRESS, say) does not leak in.
+// developer's TEMPORAL_ADDRESS, say) does not leak in; nor does a temporal CLI profile in the
+// developer's own configuration directory.
 func clearEnv(t *testing.T) {
 	t.Helper()
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
 	for _, v := range Variables() {
 		t.Setenv(v.Name, "") // registers restoration
 		os.Unsetenv(v.Name)

@@ -25,6 +25,8 @@ var descriptions = []struct{ name, text string }{
 	{"TEMPORAL_TLS_SERVER_CA_CERT_PATH", "CA certificate (PEM) that signed the server's certificate, if not a public CA"},
 	{"TEMPORAL_TLS_SERVER_NAME", "server name to verify the server's certificate against, if not the address's host"},
 	{"TEMPORAL_TLS_DISABLE_HOST_VERIFICATION", "skip verifying the server's certificate (tests only)"},
+	{"TEMPORAL_CONFIG_FILE", "the temporal CLI's configuration file (temporal.toml) whose profile supplies what no TEMPORAL_ variable sets; unset: its default place, if there"},
+	{"TEMPORAL_PROFILE", "the profile of that file to use (default: default)"},
 	{"CODEC_KEY_FILE", "payload encryption keys, one \"<key id> <base64 32-byte key>\" a line, the first encrypting (docs/codec.md); unset: payloads in clear"},
 	{"CONSOLE_URL", "base URL of the console API (the simulator, or an adapter in front of CLOMO)"},
 	{"CONSOLE_TOKEN_FILE", "file holding the console API bearer token (preferred over CONSOLE_TOKEN)"},
