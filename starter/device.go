@@ -3,10 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"io"
 	"slices"
 	"strings"
@@ -20,64 +20,8 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 
-	"github.com/offboard/offboard/internal/procedure"
 	"github.com/offboard/offboard/workflows"
 )
-
-// start starts DeviceOffboarding for one device, after the typed confirmation.
-func (c *cli) start(ctx context.Context, args []string) error {
-	fs := c.flags("start", "--serial S --enrollment E --wipe|--no-wipe [flags]")
-	var rf requestFlags
-	rf.register(fs)
-	mode := fs.String("mode", "", "console mode for this device: automated | operator (default: the worker's CONSOLE_MODE)")
-	contact := fs.String("contact", "", "the device user's e-mail, for on-device steps and reminders")
-	by := fs.String("requested-by", envOr("USER", "starter"), "who asks (an HR ticket, your name)")
-	yes := fs.Bool("yes", false, "confirm the wipe and delete without typing the serial (for pipelines)")
-	wait := fs.Bool("wait", false, "wait until the device has finished and print its outcome")
-	var t timingFlags
-	t.register(fs)
-	if _, err := parse(fs, args); err != nil {
-		return err
-	}
-	req, plan, err := rf.plan()
-	if err != nil {
-		return err
-	}
-	serial := strings.ToUpper(strings.TrimSpace(req.Serial))
-	if !*yes {
-		printPlan(c.stderr, serial, plan)
-		if err := c.confirm(serial, plan.Path); err != nil {
-			return err
-		}
-	}
-	timing, err := t.timing()
-	if err != nil {
-		return err
-	}
-	tc, err := c.dial(ctx)
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
-	in := workflows.DeviceInput{Request: req, ConsoleMode: *mode, Contact: *contact, RequestedBy: *by, Confirmed: true, Timing: timing}
-	run, err := tc.ExecuteWorkflow(ctx, workflows.DeviceStartOptions(serial, plan.Path), contract.DeviceWorkflowType, in)
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
-		return alreadyStarted(ctx, tc, serial)
-	}
-	if err != nil {
-		return fmt.Errorf("device %s: start: %w", serial, err)
-	}
-	fmt.Fprintf(c.stdout, "started %s (run %s): path %s\n", run.GetID(), run.GetRunID(), plan.Path)
-	if !*wait {
-		fmt.Fprintf(c.stdout, "follow it with: starter status %s\n", serial)
-		return nil
-	}
-	var res workflows.DeviceResult
-	err = run.Get(ctx, &res)
-	fmt.Fprintf(c.stdout, "device %s: %s\n", serial, res.Outcome)
-	return err
-}
 
 // alreadyStarted says why a device's start was refused: it is being offboarded now, or its last
 // run removed it (a removed device is not offboarded again).
@@ -91,6 +35,11 @@ func alreadyStarted(ctx context.Context, tc client.Client, serial string) error 
 	}
 	return fmt.Errorf("device %s is already being offboarded (workflow %s): see `starter status %s`; a device is never offboarded twice at once",
 		serial, id, serial)
+}
+
+// deviceArg is the one serial a device command takes (upper-cased, as the console shows it).
+func deviceArg(cmd *cobra.Command, args []string) (string, error) {
+	return oneSerial(cmd.Name(), args)
 }
 
 // confirm asks for the serial to be typed, as CLOMO PANEL asks for "YES".
@@ -112,10 +61,7 @@ type timingFlags struct {
 	reminders                                                              string
 }
 
-func (t *timingFlags) register(fs interface {
-	DurationVar(*time.Duration, string, time.Duration, string)
-	StringVar(*string, string, string, string)
-}) {
+func (t *timingFlags) register(fs *pflag.FlagSet) {
 	d := workflows.DefaultTiming()
 	fs.DurationVar(&t.checkInPoll, "checkin-poll", d.CheckInPoll, "how often a wait on the device reads the console")
 	fs.DurationVar(&t.checkInDeadline, "checkin-deadline", d.CheckInDeadline, "how long the device may take before an operator is asked")
@@ -139,30 +85,6 @@ func (t *timingFlags) timing() (workflows.Timing, error) {
 		out.UserReminders = append(out.UserReminders, d)
 	}
 	return out, nil
-}
-
-// status prints one device's status.
-func (c *cli) status(ctx context.Context, args []string) error {
-	fs := c.flags("status", "<serial> [--json] [--history]")
-	asJSON := fs.Bool("json", false, "print the status query's JSON")
-	history := fs.Bool("history", false, "print the audit timeline: who reported what, when")
-	serial, tc, err := c.deviceClient(ctx, fs, args)
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
-	st, err := queryStatus(ctx, tc, serial)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		enc := json.NewEncoder(c.stdout)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		return enc.Encode(st)
-	}
-	printStatus(c.stdout, st, *history)
-	return nil
 }
 
 func queryStatus(ctx context.Context, tc client.Client, serial string) (workflows.DeviceStatus, error) {
@@ -248,96 +170,6 @@ func printTimeline(w io.Writer, st workflows.DeviceStatus) {
 	for _, e := range entries {
 		fmt.Fprintf(w, "  %s  %s\n", e.at.Local().Format(time.DateTime), strings.TrimSpace(e.line))
 	}
-}
-
-// complete sends the complete-step update.
-func (c *cli) complete(ctx context.Context, args []string) error {
-	fs := c.flags("complete", "<serial> <step> [--outcome done] [--note ...] [--by ...]")
-	outcome := fs.String("outcome", procedure.OutcomeDone, "done, or what the console showed (certificates-remain, vpp-license-remains, work-smart, keep-waiting, ...)")
-	note := fs.String("note", "", "a note for the audit")
-	by := fs.String("by", envOr("USER", "operator"), "who carried the step out")
-	confirm := fs.String("confirm", "", `typed confirmation "YES", needed for delete-anyway`)
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 2 {
-		return errors.New("complete needs a serial and a step, e.g. starter complete F2LXK0A1HG7J delete-greyed-out-record")
-	}
-	serial := strings.ToUpper(pos[0])
-	tc, err := c.dial(ctx)
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
-	report := workflows.StepReport{Step: procedure.StepID(pos[1]), By: *by, Outcome: *outcome, Note: *note, Confirm: *confirm}
-	handle, err := tc.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: contract.DeviceWorkflowID(serial), UpdateName: contract.UpdateCompleteStep,
-		Args: []any{report}, WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err != nil {
-		return nameDevice(serial, err)
-	}
-	var ack string
-	if err := handle.Get(ctx, &ack); err != nil {
-		return nameDevice(serial, err)
-	}
-	fmt.Fprintln(c.stdout, ack)
-	return nil
-}
-
-// event sends the device-event signal.
-func (c *cli) event(ctx context.Context, args []string) error {
-	fs := c.flags("event", "<serial> <greyed-out|checked-out|record-gone> [--source ...]")
-	source := fs.String("source", "starter", "where the event comes from (an MDM alert, an e-mail)")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 2 {
-		return errors.New("event needs a serial and an event (greyed-out, checked-out, record-gone)")
-	}
-	switch pos[1] {
-	case contract.EventGreyedOut, contract.EventCheckedOut, contract.EventRecordGone:
-	default:
-		return fmt.Errorf("unknown event %q: use greyed-out, checked-out or record-gone", pos[1])
-	}
-	tc, err := c.dial(ctx)
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
-	serial := strings.ToUpper(pos[0])
-	return tc.SignalWorkflow(ctx, contract.DeviceWorkflowID(serial), "", contract.SignalDeviceEvent, workflows.DeviceEvent{Event: pos[1], Source: *source})
-}
-
-// cancel cancels a device's workflow; the workflow records where it stopped.
-func (c *cli) cancel(ctx context.Context, args []string) error {
-	fs := c.flags("cancel", "<serial>")
-	serial, tc, err := c.deviceClient(ctx, fs, args)
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
-	if err := tc.CancelWorkflow(ctx, contract.DeviceWorkflowID(serial), ""); err != nil {
-		return fmt.Errorf("device %s: cancel: %w", serial, err)
-	}
-	fmt.Fprintf(c.stdout, "cancellation requested for %s\n", serial)
-	return nil
-}
-
-// deviceClient parses a command that takes one serial and dials Temporal for it.
-func (c *cli) deviceClient(ctx context.Context, fs *flag.FlagSet, args []string) (string, client.Client, error) {
-	pos, err := parse(fs, args)
-	if err != nil {
-		return "", nil, err
-	}
-	serial, err := oneSerial(fs.Name(), pos)
-	if err != nil {
-		return "", nil, err
-	}
-	tc, err := c.dial(ctx)
-	return serial, tc, err
 }
 
 // nameDevice puts the serial in front of an error that does not name the device already.

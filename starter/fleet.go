@@ -6,8 +6,9 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/converter"
 	"io"
 	"os"
 	"slices"
@@ -17,134 +18,16 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/offboard/offboard/internal/config"
 	"github.com/offboard/offboard/internal/contract"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/offboard/offboard/internal/fleetfile"
 	"github.com/offboard/offboard/internal/temporalclient"
 	"github.com/offboard/offboard/workflows"
 )
-
-const fleetUsage = `usage: starter fleet <command> [flags]
-
-  start   --file F [--fleet-id ID] [--window N] [--skip-invalid] [--yes]   validate a fleet file and start it
-  watch   <fleet-id> [--every 2s] [--once]                                 live progress: bar, counts, who needs a person
-  report  <fleet-id> [--csv]                                               every device: outcome, path, warnings, time taken
-  pause   <fleet-id>                                                       start no more devices (running ones go on)
-  resume  <fleet-id>                                                       start devices again
-  cancel  <fleet-id>                                                       stop the fleet (running devices go on to their outcome)`
-
-// fleet dispatches the fleet subcommands.
-func (c *cli) fleet(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprintln(c.stderr, fleetUsage)
-		return errors.New("fleet needs a command")
-	}
-	switch args[0] {
-	case "start":
-		return c.fleetStart(ctx, args[1:])
-	case "watch":
-		return c.fleetWatch(ctx, args[1:])
-	case "report":
-		return c.fleetReport(ctx, args[1:])
-	case "pause", "resume":
-		return c.fleetSignal(ctx, args[0], args[1:])
-	case "cancel":
-		return c.fleetCancel(ctx, args[1:])
-	case "help", "-h", "--help":
-		fmt.Fprintln(c.stdout, fleetUsage)
-		return nil
-	}
-	return fmt.Errorf("unknown fleet command %q\n\n%s", args[0], fleetUsage)
-}
-
-// fleetStart validates the whole fleet file, reports every bad row, asks for the fleet's typed
-// confirmation and starts FleetRetirement.
-func (c *cli) fleetStart(ctx context.Context, args []string) error {
-	fs := c.flags("fleet start", "--file F [--fleet-id ID] [--window N] [--skip-invalid] [--yes]")
-	file := fs.String("file", "", "the fleet file: .csv (serial,enrollment,wipe,wipe_method,options,contact,confirm) or .json")
-	fleetID := fs.String("fleet-id", "", "the fleet's ID (default: the file's fleetId, else its name); wipe rows carry it in their confirm column")
-	window := fs.Int("window", workflows.DefaultFleetWindow, "how many devices are offboarded at once")
-	skip := fs.Bool("skip-invalid", false, "start the valid rows and list the bad ones (default: nothing starts while a row is bad)")
-	yes := fs.Bool("yes", false, "confirm every row, wipes included, without typing (for pipelines)")
-	mode := fs.String("mode", "", "console mode for every device: automated | operator (default: the worker's CONSOLE_MODE)")
-	by := fs.String("requested-by", envOr("USER", "starter"), "who asks (an HR ticket, your name)")
-	dryRun := fs.Bool("dry-run", false, "validate and print the summary; start nothing")
-	var t timingFlags
-	t.register(fs)
-	if _, err := parse(fs, args); err != nil {
-		return err
-	}
-	if *file == "" {
-		return errors.New("fleet start needs --file")
-	}
-	if *window < 1 || *window > workflows.MaxFleetWindow {
-		return fmt.Errorf("--window %d: use 1 to %d", *window, workflows.MaxFleetWindow)
-	}
-	id, f, err := readFleetFile(*file, *fleetID, *yes)
-	if err != nil {
-		return err
-	}
-	for _, p := range f.Problems {
-		fmt.Fprintf(c.stderr, "  %s\n", p)
-	}
-	if len(f.Problems) > 0 && !*skip {
-		return fmt.Errorf("%s: %d bad row(s), listed above: nothing started; fix them, or pass --skip-invalid to start the %d valid row(s)",
-			*file, len(f.Problems), len(f.Devices))
-	}
-	if len(f.Devices) == 0 {
-		return fmt.Errorf("%s: no valid row: nothing to start", *file)
-	}
-	fmt.Fprintf(c.stderr, "Fleet %s: %d device(s) (%s), %d wiped, %d at once", id, len(f.Devices), strings.Join(f.Summary(), ", "), f.Wipes(), *window)
-	if len(f.Problems) > 0 {
-		fmt.Fprintf(c.stderr, "; %d bad row(s) not started", len(f.Problems))
-	}
-	fmt.Fprintln(c.stderr)
-	if *dryRun {
-		return nil
-	}
-	if !*yes {
-		if err := c.confirmFleet(id, len(f.Devices), f.Wipes()); err != nil {
-			return err
-		}
-	}
-	timing, err := t.timing()
-	if err != nil {
-		return err
-	}
-	in := workflows.FleetInput{FleetID: id, Window: *window, ConsoleMode: *mode, RequestedBy: *by, Confirmed: true, Timing: timing}
-	for _, d := range f.Devices {
-		in.Devices = append(in.Devices, workflows.FleetDevice{Request: d.Request, Contact: d.Contact, Line: d.Line})
-	}
-	tc, err := c.dial(ctx)
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
-	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: contract.FleetWorkflowID(id), TaskQueue: contract.TaskQueue,
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		TypedSearchAttributes:                    temporal.NewSearchAttributes(workflows.SAFleetID.ValueSet(id)),
-		StaticSummary:                            fmt.Sprintf("Fleet %s: %d devices", id, len(in.Devices)),
-	}, contract.FleetWorkflowType, in)
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
-		return fmt.Errorf("fleet %s exists already (workflow %s): watch it with `starter fleet watch %s`, or choose another --fleet-id",
-			id, contract.FleetWorkflowID(id), id)
-	}
-	if err != nil {
-		return fmt.Errorf("fleet %s: start: %w", id, err)
-	}
-	fmt.Fprintf(c.stdout, "started %s (run %s): %d devices\nfollow it with: starter fleet watch %s\n", run.GetID(), run.GetRunID(), len(in.Devices), id)
-	return nil
-}
 
 // readFleetFile reads and validates the file under the fleet ID it will run as.
 func readFleetFile(path, fleetID string, yes bool) (string, fleetfile.File, error) {
@@ -192,65 +75,10 @@ func fleetIDArg(name string, positional []string) (string, error) {
 	return id, workflows.ValidFleetID(id)
 }
 
-// fleetClient parses a fleet command's arguments (one fleet ID) and dials Temporal, as
-// deviceClient does for a device's commands.
-func (c *cli) fleetClient(ctx context.Context, fs *flag.FlagSet, args []string) (string, client.Client, error) {
-	pos, err := parse(fs, args)
-	if err != nil {
-		return "", nil, err
-	}
-	id, err := fleetIDArg(strings.TrimPrefix(fs.Name(), "fleet "), pos)
-	if err != nil {
-		return "", nil, err
-	}
-	tc, err := c.dial(ctx)
-	return id, tc, err
-}
-
 func queryFleet(ctx context.Context, tc client.Client, id string) (workflows.FleetProgress, error) {
 	return queryWorkflow[workflows.FleetProgress](ctx, tc, contract.FleetWorkflowID(id), contract.QueryProgress,
 		fmt.Sprintf("fleet %s: no fleet workflow (%s): start one with `starter fleet start`", id, contract.FleetWorkflowID(id)),
 		"fleet "+id+": progress")
-}
-
-// fleetWatch prints the fleet's progress until it ends.
-func (c *cli) fleetWatch(ctx context.Context, args []string) error {
-	fs := c.flags("fleet watch", "<fleet-id> [--every 2s] [--once]")
-	every := fs.Duration("every", 2*time.Second, "how often to refresh")
-	once := fs.Bool("once", false, "print the progress once and return")
-	asJSON := fs.Bool("json", false, "print the progress query's JSON (with --once)")
-	id, tc, err := c.fleetClient(ctx, fs, args)
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
-	clear := !*once && isTerminal(c.stdout)
-	for {
-		p, err := queryFleet(ctx, tc, id)
-		if err != nil {
-			return err
-		}
-		if *asJSON {
-			enc := json.NewEncoder(c.stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(p)
-		}
-		if clear {
-			fmt.Fprint(c.stdout, "\033[H\033[2J")
-		}
-		printProgress(c.stdout, p, time.Now())
-		if *once || p.State == workflows.FleetFinished || p.State == workflows.FleetCancelled {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(*every):
-		}
-		if !clear {
-			fmt.Fprintln(c.stdout)
-		}
-	}
 }
 
 func isTerminal(w io.Writer) bool {
@@ -355,18 +183,12 @@ type reportRow struct {
 	Fleet     string        `json:"fleet,omitempty"` // the fleet its workflow belongs to, when another
 }
 
-// fleetReport prints every device of the fleet with its outcome, path, warnings and time taken.
-func (c *cli) fleetReport(ctx context.Context, args []string) error {
-	fs := c.flags("fleet report", "<fleet-id> [--csv]")
-	asCSV := fs.Bool("csv", false, "print CSV (line,serial,path,outcome,step,waiting_on,took_seconds,warnings,error)")
-	id, tc, err := c.fleetClient(ctx, fs, args)
+// fleetReportRows reads every device of the fleet: its outcome, path, warnings and time taken,
+// with the fleet's own word on the devices it did not run to the end.
+func fleetReportRows(ctx context.Context, tc client.Client, dc converter.DataConverter, id string) ([]reportRow, error) {
+	devices, err := fleetDeviceList(ctx, tc, dc, id)
 	if err != nil {
-		return err
-	}
-	defer tc.Close()
-	devices, err := fleetDeviceList(ctx, tc, id)
-	if err != nil {
-		return err
+		return nil, err
 	}
 	// The fleet's own view of the devices it did not run to the end (conflict, lost, ...), when it
 	// still answers.
@@ -410,14 +232,14 @@ func (c *cli) fleetReport(ctx context.Context, args []string) error {
 			rows[i].Error = n.Detail
 		}
 	}
-	if *asCSV {
-		return writeReportCSV(c.stdout, rows)
-	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	return rows, nil
+}
+
+// printReport prints the report's table and its tally.
+func printReport(w io.Writer, rows []reportRow) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "LINE\tSERIAL\tPATH\tOUTCOME\tSTEP\tTOOK\tWARNINGS\tERROR")
-	tally := map[string]int{}
 	for _, r := range rows {
-		tally[r.Outcome]++
 		step := r.Step
 		if r.WaitingOn != "" {
 			step += " (" + r.WaitingOn + ")"
@@ -426,8 +248,25 @@ func (c *cli) fleetReport(ctx context.Context, args []string) error {
 			r.Took.Round(time.Second), len(r.Warnings), truncate(r.Error, 80))
 	}
 	_ = tw.Flush()
-	fmt.Fprintf(c.stdout, "%d device(s): %s (warnings in full: --csv)\n", len(rows), counts(tally, nil))
-	return nil
+	fmt.Fprintf(w, "%d device(s): %s (warnings in full: --csv)\n", len(rows), counts(byOutcome(rows), nil))
+}
+
+// byOutcome counts the report's devices by outcome.
+func byOutcome(rows []reportRow) map[string]int {
+	tally := map[string]int{}
+	for _, r := range rows {
+		tally[r.Outcome]++
+	}
+	return tally
+}
+
+// MarshalJSON writes took in seconds, as the CSV does.
+func (r reportRow) MarshalJSON() ([]byte, error) {
+	type plain reportRow
+	return json.Marshal(struct {
+		plain
+		Took float64 `json:"took"`
+	}{plain(r), r.Took.Seconds()})
 }
 
 func truncate(s string, n int) string {
@@ -450,7 +289,7 @@ func writeReportCSV(w io.Writer, rows []reportRow) error {
 
 // fleetDeviceList reads the fleet's device list from the start of its FleetDeviceList workflow
 // (open while the fleet starts devices, kept for the namespace's retention after).
-func fleetDeviceList(ctx context.Context, tc client.Client, id string) ([]workflows.FleetDevice, error) {
+func fleetDeviceList(ctx context.Context, tc client.Client, dc converter.DataConverter, id string) ([]workflows.FleetDevice, error) {
 	iter := tc.GetWorkflowHistory(ctx, workflows.FleetDeviceListID(id), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	if !iter.HasNext() {
 		return nil, fmt.Errorf("fleet %s: no device list (%s)", id, workflows.FleetDeviceListID(id))
@@ -464,15 +303,7 @@ func fleetDeviceList(ctx context.Context, tc client.Client, id string) ([]workfl
 		return nil, fmt.Errorf("fleet %s: read the device list: %w", id, err)
 	}
 	// Read from the history, the input is as the server stores it: encrypted when CODEC_KEY_FILE
-	// is set, so it is decoded with the same keys the client uses.
-	cfg, err := config.LoadTemporal()
-	if err != nil {
-		return nil, err
-	}
-	dc, err := temporalclient.DataConverter(cfg)
-	if err != nil {
-		return nil, err
-	}
+	// is set, so it is decoded with dc, the client's own converter.
 	var in workflows.FleetDeviceListInput
 	if err := dc.FromPayloads(first.GetWorkflowExecutionStartedEventAttributes().GetInput(), &in); err != nil {
 		return nil, fmt.Errorf("fleet %s: decode the device list: %w", id, err)
@@ -526,40 +357,19 @@ func deviceReport(ctx context.Context, tc client.Client, fleetID string, d workf
 	return r
 }
 
-// fleetSignal sends pause or resume.
-func (c *cli) fleetSignal(ctx context.Context, name string, args []string) error {
-	fs := c.flags("fleet "+name, "<fleet-id>")
-	id, tc, err := c.fleetClient(ctx, fs, args)
+// fleetSignal sends a fleet its pause or resume signal.
+func (c *cli) fleetSignal(cmd *cobra.Command, args []string, signal string) (string, error) {
+	id, err := fleetIDArg(cmd.Name(), args)
 	if err != nil {
-		return err
+		return "", err
+	}
+	tc, err := c.dial(cmd.Context())
+	if err != nil {
+		return "", err
 	}
 	defer tc.Close()
-	signal := contract.SignalPause
-	if name == "resume" {
-		signal = contract.SignalResume
+	if err := tc.SignalWorkflow(cmd.Context(), contract.FleetWorkflowID(id), "", signal, nil); err != nil {
+		return "", fmt.Errorf("fleet %s: %s: %w", id, cmd.Name(), err)
 	}
-	if err := tc.SignalWorkflow(ctx, contract.FleetWorkflowID(id), "", signal, nil); err != nil {
-		return fmt.Errorf("fleet %s: %s: %w", id, name, err)
-	}
-	if name == "pause" {
-		fmt.Fprintf(c.stdout, "fleet %s paused: no device starts until `starter fleet resume %s`; running devices go on\n", id, id)
-	} else {
-		fmt.Fprintf(c.stdout, "fleet %s resumed\n", id)
-	}
-	return nil
-}
-
-// fleetCancel cancels the fleet: it starts no more devices; running ones go on.
-func (c *cli) fleetCancel(ctx context.Context, args []string) error {
-	fs := c.flags("fleet cancel", "<fleet-id>")
-	id, tc, err := c.fleetClient(ctx, fs, args)
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
-	if err := tc.CancelWorkflow(ctx, contract.FleetWorkflowID(id), ""); err != nil {
-		return fmt.Errorf("fleet %s: cancel: %w", id, err)
-	}
-	fmt.Fprintf(c.stdout, "cancellation requested for fleet %s: %s\n", id, workflows.OnCancel)
-	return nil
+	return id, nil
 }

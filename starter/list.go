@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/offboard/offboard/internal/contract"
@@ -63,41 +60,6 @@ func deviceQuery(all bool, filters map[string]string) string {
 	return strings.Join(parts, " AND ")
 }
 
-// list prints devices, filtered by what they wait on, their path, step or fleet.
-func (c *cli) list(ctx context.Context, args []string) error {
-	fs := c.flags("list", "[--waiting-on W] [--path P] [--step S] [--fleet F] [--all] [--json]")
-	waitingOn := fs.String("waiting-on", "", "console | device | operator | apple | vendor-support | none")
-	path := fs.String("path", "", "e.g. wipe/ade, keep/manual")
-	step := fs.String("step", "", "a step ID, e.g. await-greyed-out")
-	fleet := fs.String("fleet", "", "a fleet ID")
-	all := fs.Bool("all", false, "include finished devices")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if _, err := parse(fs, args); err != nil {
-		return err
-	}
-	tc, err := c.dial(ctx)
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
-	rows, err := listDevices(ctx, tc, deviceQuery(*all, map[string]string{contract.SAWaitingOn: *waitingOn, contract.SAOffboardPath: *path, contract.SAOffboardStep: *step, contract.SAFleetID: *fleet}))
-	if err != nil {
-		return err
-	}
-	slices.SortFunc(rows, func(a, b deviceRow) int { return a.Started.Compare(b.Started) })
-	if *asJSON {
-		return json.NewEncoder(c.stdout).Encode(rows)
-	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SERIAL\tSTATUS\tPATH\tSTEP\tWAITING ON\tFLEET\tSTARTED")
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Serial, r.Status, r.Path, r.Step, r.WaitingOn, orNone(r.FleetID), r.Started.Local().Format(time.DateTime))
-	}
-	_ = tw.Flush()
-	fmt.Fprintf(c.stdout, "%d device(s)\n", len(rows))
-	return nil
-}
-
 // inboxItem is one device that needs a person.
 type inboxItem struct {
 	Serial      string           `json:"serial"`
@@ -107,63 +69,6 @@ type inboxItem struct {
 	Why         string           `json:"why"`
 	Instruction string           `json:"instruction,omitempty"`
 	Choices     []string         `json:"choices,omitempty"`
-}
-
-// inbox lists every device that waits on a person (an operator, vendor support, or the device's
-// user past a reminder), oldest first, with what to do.
-func (c *cli) inbox(ctx context.Context, args []string) error {
-	fs := c.flags("inbox", "[--json]")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if _, err := parse(fs, args); err != nil {
-		return err
-	}
-	tc, err := c.dial(ctx)
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
-	query := deviceQuery(false, nil) + " AND WaitingOn IN ('operator', 'vendor-support', 'device')"
-	rows, err := listDevices(ctx, tc, query)
-	if err != nil {
-		return err
-	}
-	var items []inboxItem
-	for _, r := range rows {
-		st, err := queryStatus(ctx, tc, r.Serial)
-		if err != nil {
-			fmt.Fprintf(c.stderr, "inbox: %v\n", err)
-			continue
-		}
-		if st.WaitingOn == procedure.PartyDevice && !userReminded(st) {
-			continue // the device's user still has time: not a person's task yet
-		}
-		if st.Current == "" {
-			continue
-		}
-		items = append(items, inboxItem{Serial: st.Serial, Step: st.Current, WaitingOn: st.WaitingOn, Since: st.Since,
-			Why: st.WaitingFor, Instruction: st.Instruction, Choices: st.Choices})
-	}
-	slices.SortStableFunc(items, func(a, b inboxItem) int { return sinceOf(a).Compare(sinceOf(b)) })
-	if *asJSON {
-		enc := json.NewEncoder(c.stdout)
-		enc.SetEscapeHTML(false)
-		return enc.Encode(items)
-	}
-	if len(items) == 0 {
-		fmt.Fprintln(c.stdout, "Nothing waits on a person.")
-		return nil
-	}
-	for _, it := range items {
-		fmt.Fprintf(c.stdout, "● %s  %s  waiting on %s since %s\n  %s\n", it.Serial, it.Step, it.WaitingOn, sinceOf(it).Local().Format(time.DateTime), it.Why)
-		if it.Instruction != "" {
-			fmt.Fprintf(c.stdout, "%s\n", indent(plainText(it.Instruction), "    "))
-		}
-		if len(it.Choices) > 0 {
-			fmt.Fprintf(c.stdout, "  → starter complete %s %s --outcome %s\n", it.Serial, it.Step, strings.Join(it.Choices, "|"))
-		}
-		fmt.Fprintln(c.stdout)
-	}
-	return nil
 }
 
 func userReminded(st workflows.DeviceStatus) bool {

@@ -1,11 +1,11 @@
 // The starter is Offboard's command line: plan a device, start it, read its status, list and
-// cancel devices, complete an operator's step, and read the operator's inbox.
+// cancel devices, complete an operator's step, and read the operator's inbox. It is a cobra
+// command tree: one command a file (cmd_<name>.go), each registering itself with register.
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
@@ -22,81 +24,149 @@ import (
 	"github.com/offboard/offboard/internal/temporalclient"
 )
 
-const usage = `usage: starter <command> [flags]
-
-Commands:
-  plan      print the plan for one device (no Temporal server needed)
-  start     start offboarding one device
-  status    show one device's status (--json, --history)
-  list      list devices (by --waiting-on, --path, --step, --fleet)
-  inbox     devices that wait on a person, oldest first, with what to do
-  complete  report a step a person carried out (the complete-step update)
-  event     send a device-event signal (greyed-out, checked-out, record-gone)
-  cancel    cancel offboarding of one device
-  fleet     retire many devices from a fleet file (fleet start|watch|report|pause|resume|cancel)
-  apple     the Apple coordinator: devices waiting for Apple, activities in flight, the request budget
-  evidence  retirement records: evidence <serial> | evidence verify | evidence fleet <id> | evidence keygen
-
-Run "starter <command> -h" for the flags of a command.
-Temporal: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_* (as the temporal CLI).`
-
-// cli carries what every command needs: its output streams and, once dialled, the Temporal client.
+// cli carries what every command needs: its output streams, the temporal CLI profile chosen by
+// the root's flags and, once dialled, the Temporal client.
 type cli struct {
 	stdout, stderr io.Writer
 	stdin          io.Reader
 	dial           func(ctx context.Context) (client.Client, error)
+	profile        config.ProfileChoice
 }
 
 func main() {
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	c := &cli{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin, dial: dialFromEnv}
+	c := &cli{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin}
+	c.dial = c.dialTemporal
 	if err := c.run(ctx, os.Args[1:]); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
+		if !errors.Is(err, errUsageShown) {
 			fmt.Fprintln(os.Stderr, "starter:", message(err))
 		}
 		os.Exit(2)
 	}
 }
 
-func (c *cli) run(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprintln(c.stderr, usage)
-		return flag.ErrHelp
-	}
-	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "plan":
-		return c.plan(rest)
-	case "start":
-		return c.start(ctx, rest)
-	case "status":
-		return c.status(ctx, rest)
-	case "list":
-		return c.list(ctx, rest)
-	case "inbox":
-		return c.inbox(ctx, rest)
-	case "complete":
-		return c.complete(ctx, rest)
-	case "event":
-		return c.event(ctx, rest)
-	case "cancel":
-		return c.cancel(ctx, rest)
-	case "fleet":
-		return c.fleet(ctx, rest)
-	case "apple":
-		return c.apple(ctx, rest)
-	case "evidence":
-		return c.evidenceCmd(rest)
-	case "help", "-h", "--help":
-		fmt.Fprintln(c.stdout, usage)
-		return nil
-	}
-	return fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
+// errUsageShown ends a command that has printed its usage already (a command group run alone).
+var errUsageShown = errors.New("usage shown")
+
+// command is one registered command: its parent's name ("" for the root) and how to build it.
+type command struct {
+	parent string
+	build  func(*cli) *cobra.Command
 }
 
-func dialFromEnv(ctx context.Context) (client.Client, error) {
-	cfg, err := config.LoadTemporal()
+// commands are filled by the cmd_*.go files' init functions.
+var commands []command
+
+// register adds a command under parent: "" (starter <name>), "fleet" (starter fleet <name>) or
+// "evidence". A new command is one file that calls it from init.
+func register(parent string, build func(*cli) *cobra.Command) {
+	commands = append(commands, command{parent, build})
+}
+
+// root builds the command tree for one run.
+func (c *cli) root() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "starter",
+		Short: "Offboard's command line: retire iOS devices from CLOMO and Apple Business Manager",
+		Long: `Offboard's command line: plan a device, start its offboarding, follow it, report the steps a
+person carries out, and retire whole fleets.
+
+Temporal: the temporal CLI's profile (--profile, --config-file, TEMPORAL_PROFILE,
+TEMPORAL_CONFIG_FILE; temporal.toml) under the TEMPORAL_* variables (TEMPORAL_ADDRESS,
+TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*), which win over it.`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetOut(c.stdout)
+	root.SetErr(c.stderr)
+	root.SetIn(c.stdin)
+	root.PersistentFlags().StringVar(&c.profile.Profile, "profile", "", "the temporal CLI profile to connect with (default: TEMPORAL_PROFILE, else \"default\")")
+	root.PersistentFlags().StringVar(&c.profile.File, "config-file", "", "the temporal CLI configuration file (default: TEMPORAL_CONFIG_FILE, else its own temporal.toml)")
+	_ = root.MarkPersistentFlagFilename("config-file", "toml")
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return fmt.Errorf("%w (see `%s --help`)", err, cmd.CommandPath())
+	})
+	built := map[string]*cobra.Command{"": root}
+	for _, parentsFirst := range []bool{true, false} {
+		for _, cmd := range commands {
+			if (cmd.parent == "") != parentsFirst {
+				continue
+			}
+			parent, ok := built[cmd.parent]
+			if !ok {
+				panic("starter: command group " + cmd.parent + " is not registered")
+			}
+			sub := cmd.build(c)
+			parent.AddCommand(sub)
+			if cmd.parent == "" {
+				built[sub.Name()] = sub
+			}
+		}
+	}
+	return root
+}
+
+// group is a command that only holds others (fleet, evidence): alone, it shows its usage.
+func group(c *cli, use, short string) *cobra.Command {
+	return &cobra.Command{
+		Use: use, Short: short, Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cmd.SetOut(c.stderr)
+			_ = cmd.Usage()
+			return fmt.Errorf("%s needs a command", cmd.Name())
+		},
+	}
+}
+
+func (c *cli) run(ctx context.Context, args []string) error {
+	root := c.root()
+	if len(args) == 0 {
+		root.SetOut(c.stderr) // no command: the usage, as an error
+		_ = root.Help()
+		return errUsageShown
+	}
+	root.SetArgs(singleDashLongFlags(root, args))
+	return root.ExecuteContext(ctx)
+}
+
+// singleDashLongFlags rewrites -json as --json: the starter's flags were the standard flag
+// package's, which takes either, and scripts written for it keep working. Only names of long
+// flags are rewritten, so -o json stays a shorthand.
+func singleDashLongFlags(root *cobra.Command, args []string) []string {
+	long := map[string]bool{}
+	var walk func(*cobra.Command)
+	walk = func(cmd *cobra.Command) {
+		for _, fs := range []*pflag.FlagSet{cmd.LocalNonPersistentFlags(), cmd.PersistentFlags()} {
+			fs.VisitAll(func(f *pflag.Flag) { long[f.Name] = true })
+		}
+		for _, sub := range cmd.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	out := make([]string, 0, len(args))
+	for i, a := range args {
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		name, _, _ := strings.Cut(strings.TrimPrefix(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && len(name) > 1 && long[name] {
+			a = "-" + a
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// temporalConfig is the Temporal connection: the TEMPORAL_* variables over the profile chosen by
+// --profile and --config-file (or TEMPORAL_PROFILE and TEMPORAL_CONFIG_FILE).
+func (c *cli) temporalConfig() (config.Temporal, error) {
+	return config.LoadTemporalProfile(c.profile)
+}
+
+func (c *cli) dialTemporal(ctx context.Context) (client.Client, error) {
+	cfg, err := c.temporalConfig()
 	if err != nil {
 		return nil, err
 	}
@@ -104,11 +174,11 @@ func dialFromEnv(ctx context.Context) (client.Client, error) {
 	if err != nil {
 		logger = zap.NewNop()
 	}
-	c, err := temporalclient.Dial(ctx, cfg, logging.NewTemporalLogger(logger))
+	tc, err := temporalclient.Dial(ctx, cfg, logging.NewTemporalLogger(logger))
 	if err != nil {
-		return nil, fmt.Errorf("connect to Temporal at %s (TEMPORAL_ADDRESS): %w", cfg.Address, err)
+		return nil, fmt.Errorf("connect to Temporal at %s (TEMPORAL_ADDRESS, or the profile): %w", cfg.Address, err)
 	}
-	return c, nil
+	return tc, nil
 }
 
 // message is an error as a person should read it: its own words, without the SDK's decoration
@@ -133,33 +203,7 @@ func envOr(name, def string) string {
 	return def
 }
 
-// flags makes a flag set whose errors and help go to the command's stderr.
-func (c *cli) flags(name, args string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(c.stderr, "usage: starter %s %s\n", name, args)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// parse parses flags that may come before or after the positional arguments.
-func parse(fs *flag.FlagSet, args []string) ([]string, error) {
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return positional, nil
-		}
-		positional = append(positional, args[0])
-		args = args[1:]
-	}
-}
-
+// oneSerial reads the one serial a device command takes.
 func oneSerial(name string, positional []string) (string, error) {
 	if len(positional) != 1 || strings.TrimSpace(positional[0]) == "" {
 		return "", fmt.Errorf("%s needs exactly one serial", name)

@@ -1,14 +1,15 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/offboard/offboard/internal/procedure"
 	"github.com/offboard/offboard/workflows"
@@ -22,7 +23,7 @@ type requestFlags struct {
 	returnToService                bool
 }
 
-func (r *requestFlags) register(fs *flag.FlagSet) {
+func (r *requestFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&r.serial, "serial", "", "the device's serial number, as CLOMO PANEL shows it")
 	fs.StringVar(&r.enrollment, "enrollment", "", "ade-restricted | ade | manual")
 	fs.BoolVar(&r.wipe, "wipe", false, "wipe (erase) the device")
@@ -31,6 +32,17 @@ func (r *requestFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&r.removeESIM, "remove-esim", false, "console wipe: also remove the eSIM (eSIMを削除)")
 	fs.BoolVar(&r.removeAutoApps, "remove-auto-installed-apps", false, "4-1 delete: also remove auto-installed apps (自動インストールしたアプリを削除する)")
 	fs.BoolVar(&r.returnToService, "return-to-service", false, "refused: Return to Service re-enrolls the device, which is not a removal")
+}
+
+// completeRequestFlags offers the values of the flags that take one of a few.
+func completeRequestFlags(cmd *cobra.Command) {
+	fixed := func(values ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+			return values, cobra.ShellCompDirectiveNoFileComp
+		}
+	}
+	_ = cmd.RegisterFlagCompletionFunc("enrollment", fixed(string(procedure.ADERestricted), string(procedure.ADE), string(procedure.Manual)))
+	_ = cmd.RegisterFlagCompletionFunc("wipe-method", fixed(string(procedure.WipeConsole), string(procedure.WipeDevice)))
 }
 
 func (r *requestFlags) request() (procedure.Request, error) {
@@ -55,31 +67,6 @@ func (r *requestFlags) plan() (procedure.Request, procedure.Result, error) {
 	}
 	plan, err := procedure.Plan(req)
 	return req, plan, err
-}
-
-// plan prints the plan for a device; it needs no Temporal server.
-func (c *cli) plan(args []string) error {
-	fs := c.flags("plan", "--serial S --enrollment E --wipe|--no-wipe [--wipe-method console|device] [--json]")
-	var rf requestFlags
-	rf.register(fs)
-	asJSON := fs.Bool("json", false, `print {"path","steps","warnings"} and nothing else`)
-	if _, err := parse(fs, args); err != nil {
-		return err
-	}
-	req, plan, err := rf.plan()
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		if plan.Warnings == nil {
-			plan.Warnings = []string{}
-		}
-		enc := json.NewEncoder(c.stdout)
-		enc.SetEscapeHTML(false)
-		return enc.Encode(plan)
-	}
-	printPlan(c.stdout, strings.ToUpper(req.Serial), plan)
-	return nil
 }
 
 // printPlan prints the plan for a person: its steps, the branches the procedure may take on the
