@@ -195,8 +195,9 @@ func TestProfileFlags(t *testing.T) {
 	if err := os.WriteFile(file, []byte("[profile.default]\naddress = \"wrong:7233\"\n[profile.ops]\naddress = \"ops.internal:7233\"\nnamespace = \"offboard\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range []string{"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_API_KEY", "CODEC_KEY_FILE"} {
-		t.Setenv(v, "")
+	for _, v := range []string{"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_API_KEY", "TEMPORAL_TLS", "CODEC_KEY_FILE"} {
+		t.Setenv(v, "") // restored after the test
+		os.Unsetenv(v)
 	}
 	t.Setenv("TEMPORAL_CONFIG_FILE", filepath.Join(dir, "absent.toml"))
 	t.Setenv("TEMPORAL_PROFILE", "absent")

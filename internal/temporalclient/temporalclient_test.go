@@ -291,3 +291,38 @@ func TestOptionsCodecBadKeyFile(t *testing.T) {
 		}
 	}
 }
+
+// A temporal CLI profile's address is the one dialled: the connection is built from it, not only
+// read.
+func TestDialUsesTheProfile(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	file := filepath.Join(t.TempDir(), "temporal.toml")
+	if err := os.WriteFile(file, []byte("[profile.ops]\naddress = \""+addr+"\"\nnamespace = \"offboard-ops\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_API_KEY", "TEMPORAL_TLS", "CODEC_KEY_FILE"} {
+		t.Setenv(v, "") // restored after the test
+		os.Unsetenv(v)
+	}
+	t.Setenv("TEMPORAL_CONFIG_FILE", file)
+	t.Setenv("TEMPORAL_PROFILE", "ops")
+	cfg, err := config.LoadTemporal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, cfg, nil)
+	if err == nil {
+		c.Close()
+		t.Fatal("dialled nothing")
+	}
+	if !strings.Contains(err.Error(), addr) || !strings.Contains(err.Error(), "offboard-ops") {
+		t.Errorf("error %q does not name the profile's %s and namespace", err, addr)
+	}
+}
