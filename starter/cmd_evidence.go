@@ -16,7 +16,7 @@ func init() { register("", evidenceCmd) }
 // or make a signing key (cmd_evidence_*.go). None needs a Temporal server.
 func evidenceCmd(c *cli) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "evidence <serial> | show <serial> | verify | fleet <fleet-id> | keygen --file F",
+		Use:   "evidence <serial>",
 		Short: "retirement records: evidence <serial> | evidence verify | evidence fleet <id> | evidence keygen",
 		Long: `Read the retirement records the workers write outside Temporal (EVIDENCE_DIR): a device's latest
 record, the archive's verification (hash chain and signatures), a fleet's bundle, and the signing

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	"github.com/offboard/offboard/internal/temporalclient"
@@ -33,6 +35,9 @@ func fleetReportCmd(c *cli) *cobra.Command {
 		id, err := fleetIDArg(cmd.Name(), args)
 		if err != nil {
 			return err
+		}
+		if asCSV && !out.is(formatTable) && !out.is(formatCSV) {
+			return fmt.Errorf("--csv and --output %s disagree: give one", out)
 		}
 		cfg, err := c.temporalConfig()
 		if err != nil {

@@ -47,6 +47,7 @@ func (t *Temporal) applyProfile(choice ProfileChoice) error {
 		}
 		return fmt.Errorf("temporal CLI configuration file %s (TEMPORAL_CONFIG_FILE or --config-file): %w", file, err)
 	}
+	t.ConfigFile = file // the start-up log says which file was read
 	profileName := t.Profile
 	if profileName == "" {
 		profileName = temporalenv.DefaultConfigFileProfile
