@@ -47,6 +47,10 @@ const serverAddressEnv = "OFFBOARD_TEST_TEMPORAL_ADDRESS"
 // serverAddress is the value of serverAddressEnv: empty when the suite runs its own dev server.
 var serverAddress = os.Getenv(serverAddressEnv)
 
+// serverHostPort is the frontend the suite's client reaches, for tests that run a program
+// against it (the starter).
+var serverHostPort = serverAddress
+
 func run(m *testing.M) int {
 	var stopServer func()
 	var err error
@@ -106,6 +110,7 @@ func startDevServer() (client.Client, func(), error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("start dev server: %w", err)
 	}
+	serverHostPort = srv.FrontendHostPort()
 	return srv.Client(), func() { _ = srv.Stop() }, nil
 }
 
