@@ -20,9 +20,6 @@ import (
 // Temporal is the connection to a Temporal service: the TEMPORAL_* variables over the temporal
 // CLI's profile (temporal.toml, applyProfile) over the defaults.
 type Temporal struct {
-	// ConfigFile and Profile choose the temporal CLI profile to read (profile.go).
-	ConfigFile string `envconfig:"TEMPORAL_CONFIG_FILE"`
-	Profile    string `envconfig:"TEMPORAL_PROFILE"`
 	Address   string `envconfig:"TEMPORAL_ADDRESS" default:"localhost:7233"`
 	Namespace string `envconfig:"TEMPORAL_NAMESPACE" default:"default"`
 	// APIKey authenticates to Temporal Cloud (or any server that takes one); TLS is then on.
@@ -35,6 +32,9 @@ type Temporal struct {
 	TLSCACertPath              string `envconfig:"TEMPORAL_TLS_SERVER_CA_CERT_PATH"`
 	TLSServerName              string `envconfig:"TEMPORAL_TLS_SERVER_NAME"`
 	TLSDisableHostVerification bool   `envconfig:"TEMPORAL_TLS_DISABLE_HOST_VERIFICATION"`
+	// ConfigFile and Profile choose the temporal CLI profile to read (profile.go).
+	ConfigFile string `envconfig:"TEMPORAL_CONFIG_FILE"`
+	Profile    string `envconfig:"TEMPORAL_PROFILE"`
 	// Codec encrypts the payloads of every client dialled with these settings.
 	Codec
 }
