@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
@@ -295,5 +296,56 @@ func TestFleetActivationLockReadsStayInsideTheGETBudget(t *testing.T) {
 	}
 	if calls.byType["ActivationLock"] != len(devices) {
 		t.Errorf("%d ActivationLock activities for %d devices: %v", calls.byType["ActivationLock"], len(devices), calls.byType)
+	}
+}
+
+// Apple's 429 on a lock read holds every GET of the coordinator until its Retry-After; then the
+// read goes again, and the device goes on with Apple's answer.
+func TestActivationLockReadWaitsOutApples429(t *testing.T) {
+	h := newLockHarness(t, activities.WorkerInfo{})
+	serial := "LOCK429001"
+	h.world.add(serial, "ade")
+	h.world.lock429 = 1
+	var reads []time.Time
+	h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		if info.ActivityType.Name == "ActivationLock" {
+			reads = append(reads, h.env.Now())
+		}
+	})
+	res, err := h.run(wipeADE(serial))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reads) != 2 || reads[1].Sub(reads[0]) < 3*time.Minute {
+		t.Fatalf("lock reads at %v: want two, the second after Apple's Retry-After of 3 minutes", reads)
+	}
+	if l := res.ActivationLock; l == nil || !l.Reusable || res.Outcome != OutcomeRemoved {
+		t.Errorf("outcome %s, lock %+v", res.Outcome, l)
+	}
+}
+
+// A lock Apple cannot tell (its documented server error for an internal-only lock state) is read
+// a bounded number of times, then recorded as not read: never as reusable.
+func TestActivationLockNotReadIsNeverReusable(t *testing.T) {
+	h := newLockHarness(t, activities.WorkerInfo{ActivationLockHold: true})
+	serial := "LOCK500001"
+	h.world.add(serial, "ade")
+	h.world.setLock(serial, fakeLockServerError)
+	res, err := h.run(wipeADE(serial))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := h.world.lockReads(serial); n != maxLockReadTries {
+		t.Errorf("%d reads, want %d", n, maxLockReadTries)
+	}
+	if l := res.ActivationLock; res.Outcome != OutcomeRemoved || l == nil || l.Reusable || l.LockType != "" || ReusableLabel(l) != "not checked" {
+		t.Errorf("outcome %s, lock %+v (%s)", res.Outcome, l, ReusableLabel(l))
+	}
+	rec := h.record(serial)
+	if rec.ActivationLockStatus != nil || !strings.HasPrefix(rec.ActivationLock, "not read") {
+		t.Errorf("record: %q %+v", rec.ActivationLock, rec.ActivationLockStatus)
+	}
+	if !strings.Contains(strings.Join(res.Warnings, " "), "could not be read") {
+		t.Errorf("warnings: %q", res.Warnings)
 	}
 }

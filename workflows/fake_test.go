@@ -33,6 +33,7 @@ type fakeWorld struct {
 	log      []fakeEvent       // what happened to the devices, in order (combinations_test.go reads it)
 	locks    map[string]string // serial → Activation Lock (USER, MDM; none when absent): activation_lock_test.go
 	lockGETs map[string]int    // Activation Lock reads, by serial
+	lock429  int               // Activation Lock reads answered 429 (Retry-After 3 minutes) before one is answered
 }
 
 // fakeEvent is one line of the fake's log, named as oracletest names events: "cmd:<type>" (a
