@@ -2,11 +2,13 @@ package workflows
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
@@ -347,5 +349,54 @@ func TestActivationLockNotReadIsNeverReusable(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(res.Warnings, " "), "could not be read") {
 		t.Errorf("warnings: %q", res.Warnings)
+	}
+}
+
+// The coordinator answers the lock reads a continue-as-new carried (CoordinatorInput.Locks) and
+// those that come by their own signal; the same device asked twice is read once; nothing is
+// unassigned for a lock read.
+func TestCoordinatorAnswersLockReadsCarriedAndSignalled(t *testing.T) {
+	var ts testsuite.WorkflowTestSuite
+	ts.SetLogger(newQuietLogger(t))
+	env := ts.NewTestWorkflowEnvironment()
+	apple := newBatchApple()
+	apple.assign("CARRIED01", fakeServer)
+	apple.assign("SIGNAL01", fakeServer)
+	env.RegisterWorkflow(AppleCoordinator)
+	env.RegisterActivity(&activities.Apple{API: apple, ServerID: fakeServer})
+	env.RegisterActivity(&activities.Signals{})
+	env.RegisterActivity(&activities.Worker{Info: activities.WorkerInfo{AppleConfigured: true, AppleServerID: fakeServer}})
+	answered := map[string]AppleAnswer{}
+	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", signalAppleAnswer, mock.Anything).Return(
+		func(_, _, _, _ string, arg any) error {
+			var a AppleAnswer
+			if raw, ok := arg.(json.RawMessage); ok {
+				_ = json.Unmarshal(raw, &a)
+			} else if b, err := json.Marshal(arg); err == nil {
+				_ = json.Unmarshal(b, &a)
+			}
+			answered[a.RequestID] = a
+			return nil
+		})
+	req := func(serial, id string) AppleRequest {
+		return AppleRequest{Kind: AppleLockRead, Serial: serial, WorkflowID: "offboard-" + serial, RequestID: id, Gather: time.Second, Poll: 30 * time.Second}
+	}
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(signalAppleLockRequest, req("SIGNAL01", "SIGNAL01/1"))
+		env.SignalWorkflow(signalAppleLockRequest, req("SIGNAL01", "SIGNAL01/2")) // asked again before the read: read once
+	}, 0)
+	env.RegisterDelayedCallback(env.CancelWorkflow, time.Hour)
+	env.ExecuteWorkflow(AppleCoordinator, CoordinatorInput{Locks: []AppleRequest{req("CARRIED01", "CARRIED01/1")}})
+	for _, id := range []string{"CARRIED01/1", "SIGNAL01/2"} {
+		a, ok := answered[id]
+		if !ok || a.Outcome != AppleLockReadDone || a.ActivationLock == nil || !a.ActivationLock.Reusable() {
+			t.Errorf("%s: answered %t, %+v", id, ok, a)
+		}
+	}
+	if _, ok := answered["SIGNAL01/1"]; ok {
+		t.Error("the replaced request was answered too")
+	}
+	if apple.calls["lock:SIGNAL01"] != 1 || apple.calls["lock:CARRIED01"] != 1 || apple.calls["post"] != 0 {
+		t.Errorf("calls %v: want one lock read each and no POST", apple.calls)
 	}
 }
