@@ -24,6 +24,10 @@ type WorkerInfo struct {
 	// AppleBudgetTimeScale divides the budget's minute and hour (a simulator faster than real
 	// time); 0 or 1 against Apple.
 	AppleBudgetTimeScale float64 `json:"appleBudgetTimeScale,omitempty"`
+	// ActivationLockHold holds §5 of every wiped device whose Activation Lock is on until an
+	// operator has turned it off (ACTIVATION_LOCK_HOLD); a device's HoldUnassignUntilUnlocked
+	// does it for one device.
+	ActivationLockHold bool `json:"activationLockHold,omitempty"`
 }
 
 // Apple's observed budget: Apple publishes none; people who automate it report these.

@@ -42,6 +42,9 @@ func CoordinatorWorkflowID(org, server string) string {
 const (
 	AppleRead     = "read"     // pre-flight: where is the device assigned?
 	AppleUnassign = "unassign" // §5: unassign it from this console's MDM server
+	// AppleLockRead reads the device's Activation Lock (apple_coordinator_locks.go). It comes by
+	// a signal of its own, so a coordinator of an older build never takes it for an unassign.
+	AppleLockRead = "activation-lock"
 )
 
 // Outcomes of a coordinator's answer.
@@ -84,6 +87,8 @@ type AppleAnswer struct {
 	ActivityStatus string                      `json:"activityStatus,omitempty"`
 	SubStatus      string                      `json:"subStatus,omitempty"`
 	LogLine        *applebusiness.DeviceResult `json:"logLine,omitempty"`
+	// ActivationLock answers an AppleLockRead (Outcome AppleLockReadDone).
+	ActivationLock *applebusiness.ActivationLock `json:"activationLock,omitempty"`
 }
 
 // CoordinatorBatch is one UNASSIGN_DEVICES activity in flight; its ActivityID is in the state
@@ -106,6 +111,7 @@ type CoordinatorTotals struct {
 	Unassigned  int `json:"unassigned"`
 	Failed      int `json:"failed"`
 	Requeued    int `json:"requeued"`
+	LockReads   int `json:"activationLockReads,omitempty"` // Activation Locks read
 	// LastListPages is how many pages the server's device list took when last read: what a bulk
 	// read costs, against one GET a device.
 	LastListPages int `json:"lastListPages,omitempty"`
@@ -116,6 +122,7 @@ type CoordinatorTotals struct {
 type CoordinatorInput struct {
 	Unassign []AppleRequest      `json:"unassign,omitempty"`
 	Reads    []AppleRequest      `json:"reads,omitempty"`
+	Locks    []AppleRequest      `json:"locks,omitempty"` // Activation Lock reads waiting
 	InFlight []CoordinatorBatch  `json:"inFlight,omitempty"`
 	Budget   *Budget             `json:"budget,omitempty"`
 	Totals   CoordinatorTotals   `json:"totals"`
@@ -127,6 +134,7 @@ type CoordinatorInput struct {
 type CoordinatorStatus struct {
 	Unassign     int                `json:"unassignWaiting"`
 	Reads        int                `json:"readsWaiting"`
+	Locks        int                `json:"activationLockReadsWaiting,omitempty"`
 	InFlight     []CoordinatorBatch `json:"inFlight,omitempty"`
 	Budget       Budget             `json:"budget"`
 	At           time.Time          `json:"at"` // the workflow's time of the answer
@@ -148,8 +156,11 @@ type coordinator struct {
 
 	unassign []AppleRequest
 	reads    []AppleRequest
-	gatherAt time.Time // when the pending unassign batch goes out at the latest
-	readAt   time.Time // likewise for the pending reads
+	locks    []AppleRequest // Activation Lock reads
+	gatherAt time.Time      // when the pending unassign batch goes out at the latest
+	readAt   time.Time      // likewise for the pending reads
+	lockAt   time.Time      // and for the Activation Lock reads
+	lockReqs workflow.ReceiveChannel
 	inflight []*CoordinatorBatch
 	budget   Budget
 	notified map[string]struct{}
@@ -160,7 +171,8 @@ type coordinator struct {
 // AppleCoordinator runs until cancelled, continuing as new when the server suggests it.
 func AppleCoordinator(ctx workflow.Context, in CoordinatorInput) error {
 	c := &coordinator{in: in, max: in.MaxBatch, logger: workflow.GetLogger(ctx), totals: in.Totals,
-		requests: workflow.GetSignalChannel(ctx, signalAppleRequest), notified: in.Notified}
+		requests: workflow.GetSignalChannel(ctx, signalAppleRequest), notified: in.Notified,
+		lockReqs: workflow.GetSignalChannel(ctx, signalAppleLockRequest)}
 	if c.max <= 0 || c.max > applebusiness.MaxActivityDevices {
 		c.max = applebusiness.MaxActivityDevices
 	}
@@ -183,6 +195,9 @@ func AppleCoordinator(ctx workflow.Context, in CoordinatorInput) error {
 	for _, r := range in.Reads {
 		c.add(ctx, r)
 	}
+	for _, r := range in.Locks {
+		c.add(ctx, r)
+	}
 	for _, b := range in.InFlight {
 		batch := b
 		c.inflight = append(c.inflight, &batch)
@@ -190,6 +205,8 @@ func AppleCoordinator(ctx workflow.Context, in CoordinatorInput) error {
 	}
 	pump(ctx, c.requests, func() bool { return takeOne(c.requests, func(r AppleRequest) { c.add(ctx, r) }) })
 	workflow.Go(ctx, c.serveReads)
+	pump(ctx, c.lockReqs, func() bool { return takeOne(c.lockReqs, func(r AppleRequest) { c.add(ctx, r) }) })
+	workflow.Go(ctx, c.serveLocks)
 	return c.run(ctx)
 }
 
@@ -209,7 +226,7 @@ func (c *coordinator) startBudget(now time.Time) Budget {
 // status answers the apple-queue query, as of the workflow's time now.
 func (c *coordinator) status(now time.Time) CoordinatorStatus {
 	gets, posts := c.info.AppleBudget()
-	st := CoordinatorStatus{Unassign: len(c.unassign), Reads: len(c.reads), Budget: c.budget, Totals: c.totals,
+	st := CoordinatorStatus{Unassign: len(c.unassign), Reads: len(c.reads), Locks: len(c.locks), Budget: c.budget, Totals: c.totals,
 		GetPerMinute: gets, PostPerHour: posts, At: now, GETsLeft: c.budget.GET.Left(now), POSTsLeft: c.budget.POST.Left(now),
 		NextGETAt: c.budget.GET.ReadyAt(now), NextPOSTAt: c.budget.POST.ReadyAt(now)}
 	for _, b := range c.inflight {
@@ -222,15 +239,18 @@ func (c *coordinator) status(now time.Time) CoordinatorStatus {
 // replaces the older one, so the answer goes to the request it waits on.
 func (c *coordinator) add(ctx workflow.Context, r AppleRequest) {
 	queue, at := &c.unassign, &c.gatherAt
-	if r.Kind == AppleRead {
+	switch r.Kind {
+	case AppleRead:
 		queue, at = &c.reads, &c.readAt
+	case AppleLockRead:
+		queue, at = &c.locks, &c.lockAt
 	}
 	if i := slices.IndexFunc(*queue, func(p AppleRequest) bool { return p.Serial == r.Serial }); i >= 0 {
 		r.Round = (*queue)[i].Round
 		(*queue)[i] = r
 		return
 	}
-	if r.Kind != AppleRead {
+	if r.Kind != AppleRead && r.Kind != AppleLockRead {
 		for _, b := range c.inflight {
 			if i := slices.IndexFunc(b.Requests, func(p AppleRequest) bool { return p.Serial == r.Serial }); i >= 0 {
 				r.Round = b.Requests[i].Round
@@ -318,8 +338,10 @@ func (c *coordinator) continueAsNew(ctx workflow.Context) error {
 	}
 	for takeOne(c.requests, func(r AppleRequest) { c.add(ctx, r) }) {
 	}
+	for takeOne(c.lockReqs, func(r AppleRequest) { c.add(ctx, r) }) {
+	}
 	budget := c.budget
-	next := CoordinatorInput{Unassign: c.unassign, Reads: c.reads, Budget: &budget, Totals: c.totals, MaxBatch: c.in.MaxBatch}
+	next := CoordinatorInput{Unassign: c.unassign, Reads: c.reads, Locks: c.locks, Budget: &budget, Totals: c.totals, MaxBatch: c.in.MaxBatch}
 	for _, r := range c.unassign {
 		if _, ok := c.notified[r.RequestID]; ok {
 			if next.Notified == nil {

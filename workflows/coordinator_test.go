@@ -81,6 +81,7 @@ func (h *fleetHarness) runCoordinated(in FleetInput) (FleetProgress, error) {
 type appleCalls struct {
 	mu          sync.Mutex
 	gets, posts []time.Time
+	locks       []time.Time // Activation Lock reads: GETs too, one a device (activation_lock_test.go)
 	byType      map[string]int
 }
 
@@ -95,6 +96,8 @@ func watchAppleCalls(h *fleetHarness) *appleCalls {
 			c.gets = append(c.gets, h.env.Now())
 		case "Unassign":
 			c.posts = append(c.posts, h.env.Now())
+		case "ActivationLock":
+			c.locks = append(c.locks, h.env.Now())
 		}
 	})
 	return c

@@ -211,7 +211,7 @@ func (w *device) run(ctx workflow.Context) (DeviceResult, error) {
 
 func (w *device) result() DeviceResult {
 	return DeviceResult{Serial: w.status.Serial, Path: w.status.Path, Outcome: w.status.Outcome,
-		Warnings: w.status.Warnings, Steps: w.status.Steps, Error: w.status.Error}
+		Warnings: w.status.Warnings, Steps: w.status.Steps, Error: w.status.Error, ActivationLock: w.status.ActivationLock}
 }
 
 // key is the idempotency key of a destructive call: the workflow ID, the step and its round (a

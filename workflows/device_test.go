@@ -61,6 +61,8 @@ func withCoordinator(env *testsuite.TestWorkflowEnvironment) {
 	env.RegisterActivity(&activities.Signals{})
 	env.OnSignalExternalWorkflow(mock.Anything, CoordinatorWorkflowID("", fakeServer), "", signalAppleRequest, mock.Anything).
 		Return(errors.New("unknown external workflow execution"))
+	env.OnSignalExternalWorkflow(mock.Anything, CoordinatorWorkflowID("", fakeServer), "", signalAppleLockRequest, mock.Anything).
+		Return(errors.New("unknown external workflow execution"))
 }
 
 func (h *harness) run(req procedure.Request, mutate ...func(*DeviceInput)) (DeviceResult, error) {

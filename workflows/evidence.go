@@ -93,6 +93,7 @@ func (w *device) evidenceRecord(ctx workflow.Context, r DeviceResult) evidence.R
 		rec.RecordGoneAt = ended(procedure.DeleteManagedRecord)
 	}
 	rec.Wipe = w.evidenceWipe()
+	rec.ActivationLock, rec.ActivationLockStatus = w.evidenceActivationLock(rec.ActivationLock)
 	if st.AppleActID != "" {
 		rec.Apple = &evidence.Apple{ActivityID: st.AppleActID}
 		switch a := st.AppleActivity; {

@@ -30,7 +30,10 @@ type fakeWorld struct {
 	postFail int               // Apple POSTs that fail ambiguously (the activity is created, the answer lost)
 	acts     map[string]applebusiness.Activity
 	actSeq   int
-	log      []fakeEvent // what happened to the devices, in order (combinations_test.go reads it)
+	log      []fakeEvent       // what happened to the devices, in order (combinations_test.go reads it)
+	locks    map[string]string // serial → Activation Lock (USER, MDM; none when absent): activation_lock_test.go
+	lockGETs map[string]int    // Activation Lock reads, by serial
+	lock429  int               // Activation Lock reads answered 429 (Retry-After 3 minutes) before one is answered
 }
 
 // fakeEvent is one line of the fake's log, named as oracletest names events: "cmd:<type>" (a
@@ -74,7 +77,7 @@ type sentCommand struct {
 func newFakeWorld() *fakeWorld {
 	return &fakeWorld{devices: map[string]*fakeDevice{}, commands: map[string]*console.Command{}, byKey: map[string]string{},
 		requests: map[string]console.CommandRequest{},
-		assigned: map[string]string{}, acts: map[string]applebusiness.Activity{}}
+		assigned: map[string]string{}, acts: map[string]applebusiness.Activity{}, locks: map[string]string{}, lockGETs: map[string]int{}}
 }
 
 const fakeServer = "MDM-SERVER-1"

@@ -64,6 +64,8 @@ func newFleetHarnessWith(t *testing.T, coordinated bool, info activities.WorkerI
 		h.env.RegisterWorkflow(AppleCoordinator)
 		h.env.OnSignalExternalWorkflow(mock.Anything, CoordinatorWorkflowID("", fakeServer), "", signalAppleRequest, mock.Anything).
 			Return(errors.New("unknown external workflow execution"))
+		h.env.OnSignalExternalWorkflow(mock.Anything, CoordinatorWorkflowID("", fakeServer), "", signalAppleLockRequest, mock.Anything).
+			Return(errors.New("unknown external workflow execution"))
 	} else {
 		// The fleet's and the batcher's tests: the batcher is what devices used before the Apple
 		// coordinator, so they are pinned to that version (coordinator_test.go has the coordinator's).

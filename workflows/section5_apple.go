@@ -24,6 +24,9 @@ const maxAppleRounds = 5
 // another activity is created.
 func (w *device) abmUnassign(ctx workflow.Context) (ending, error) {
 	id := procedure.ABMUnassign
+	if err := w.activationLockBeforeUnassign(ctx); err != nil {
+		return ending{}, err
+	}
 	if !w.info.AppleConfigured {
 		if _, err := w.askPerson(ctx, id, procedure.PartyOperator, "unassign the device in Apple Business Manager (no API credentials on this worker)",
 			w.instruction(id), []string{procedure.OutcomeDone}); err != nil {

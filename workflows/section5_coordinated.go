@@ -135,7 +135,11 @@ func receiveWithTimeout(ctx workflow.Context, ch workflow.ReceiveChannel, d time
 // requestCoordinator signals the coordinator; when none runs it starts one as an abandoned child
 // (it outlives this device) and signals again.
 func (w *device) requestCoordinator(ctx workflow.Context, id string, req AppleRequest) error {
-	err := workflow.SignalExternalWorkflow(ctx, id, "", signalAppleRequest, req).Get(ctx, nil)
+	signal := signalAppleRequest
+	if req.Kind == AppleLockRead {
+		signal = signalAppleLockRequest // apple_coordinator_locks.go
+	}
+	err := workflow.SignalExternalWorkflow(ctx, id, "", signal, req).Get(ctx, nil)
 	if err == nil || ctx.Err() != nil {
 		return err
 	}
@@ -151,5 +155,5 @@ func (w *device) requestCoordinator(ctx workflow.Context, id string, req AppleRe
 	case err != nil:
 		return err
 	}
-	return workflow.SignalExternalWorkflow(ctx, id, "", signalAppleRequest, req).Get(ctx, nil)
+	return workflow.SignalExternalWorkflow(ctx, id, "", signal, req).Get(ctx, nil)
 }

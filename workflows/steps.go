@@ -31,6 +31,7 @@ func init() {
 		procedure.RefreshLicenseCounts:      {run: (*device).refreshLicenseCounts},
 		procedure.RevokeVPPLicenses:         {run: (*device).revokeVPPLicenses},
 		procedure.ABMUnassign:               {run: (*device).abmUnassign},
+		procedure.TurnOffActivationLock:     {run: (*device).turnOffActivationLock},
 	}
 }
 

@@ -19,6 +19,10 @@ type DeviceInput struct {
 	Confirmed bool   `json:"confirmed"`
 	FleetID   string `json:"fleetId,omitempty"`
 	Timing    Timing `json:"timing,omitempty"`
+	// HoldUnassignUntilUnlocked holds §5 (abm-unassign) of a wiped device whose Activation Lock is
+	// on until an operator has turned it off in Apple Business Manager and Apple reports it off
+	// (activation_lock.go). The worker's ACTIVATION_LOCK_HOLD turns it on for every device.
+	HoldUnassignUntilUnlocked bool `json:"holdUnassignUntilUnlocked,omitempty"`
 }
 
 // Timing holds the waits of a device. Zero fields take the defaults of DefaultTiming; a demo or a
@@ -137,6 +141,8 @@ type DeviceStatus struct {
 	// its final status and the device's line of its log.
 	AppleActivity *AppleAnswer `json:"appleActivity,omitempty"`
 	Error         string       `json:"error,omitempty"`
+	// ActivationLock is what Apple reported of the device's Activation Lock (activation_lock.go).
+	ActivationLock *ActivationLockState `json:"activationLock,omitempty"`
 }
 
 // StepReport is the argument of the complete-step update.
@@ -163,4 +169,7 @@ type DeviceResult struct {
 	Warnings []string     `json:"warnings,omitempty"`
 	Steps    []StepStatus `json:"steps,omitempty"`
 	Error    string       `json:"error,omitempty"`
+	// ActivationLock is the device's Activation Lock as the run left it; Reusable is never true
+	// for a device Apple reports locked.
+	ActivationLock *ActivationLockState `json:"activationLock,omitempty"`
 }

@@ -53,17 +53,20 @@ type fakeApple struct {
 	// server id and query of every such request.
 	devicePages func(w http.ResponseWriter, r *http.Request)
 	pageQueries []string
+	// locks answers GET /v1/orgDevices/{id}/activationLockStatus: serial → the whole JSON answer.
+	locks map[string]string
 }
 
 func newFakeApple(t *testing.T, pub *ecdsa.PublicKey, now func() time.Time) *fakeApple {
 	f := &fakeApple{t: t, pub: pub, now: now, expiry: 3600,
-		tokens: map[string]bool{}, jtis: map[string]bool{}, assigned: map[string]string{}, activities: map[string]string{}}
+		tokens: map[string]bool{}, jtis: map[string]bool{}, assigned: map[string]string{}, activities: map[string]string{}, locks: map[string]string{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /auth/oauth2/token", f.token)
 	mux.HandleFunc("GET /v1/orgDevices/{id}/relationships/assignedServer", f.api(f.assignedServer))
 	mux.HandleFunc("POST /v1/orgDeviceActivities", f.api(f.createActivity))
 	mux.HandleFunc("GET /v1/orgDeviceActivities/{id}", f.api(f.getActivity))
 	mux.HandleFunc("GET /v1/mdmServers/{id}/relationships/devices", f.api(f.serverDevices))
+	mux.HandleFunc("GET /v1/orgDevices/{id}/activationLockStatus", f.api(f.activationLock))
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
 	return f

@@ -127,6 +127,9 @@ type Apple struct {
 	// BudgetTimeScale divides the budget's minute and hour: for a simulator that runs faster than
 	// real time (the demo, the tests, the benchmark). Against Apple it stays 1.
 	BudgetTimeScale float64 `envconfig:"APPLE_BUDGET_TIME_SCALE" default:"1"`
+	// ActivationLockHold holds §5 of every wiped device whose Activation Lock is still on until
+	// an operator has turned it off in Apple Business Manager (workflows/activation_lock.go).
+	ActivationLockHold bool `envconfig:"ACTIVATION_LOCK_HOLD" default:"false"`
 }
 
 // Configured reports whether Offboard can call Apple: client ID, key ID, key file and MDM server

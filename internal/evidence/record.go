@@ -55,6 +55,8 @@ type Record struct {
 	Warnings []string `json:"warnings"`
 	// ActivationLock is the device's Activation Lock status as Offboard knew it.
 	ActivationLock string `json:"activationLock"`
+	// ActivationLockStatus is what Apple reported of it, when Offboard read it (activation_lock.go).
+	ActivationLockStatus *ActivationLock `json:"activationLockStatus,omitempty"`
 	// Software is the worker that wrote the record.
 	Software Software `json:"software"`
 }

@@ -17,10 +17,11 @@ const (
 	EndpointCreateActivity = "POST /v1/orgDeviceActivities"
 	EndpointActivity       = "GET /v1/orgDeviceActivities/{id}"
 	EndpointServerDevices  = "GET /v1/mdmServers/{id}/relationships/devices"
+	EndpointActivationLock = "GET /v1/orgDevices/{serial}/activationLockStatus"
 )
 
 // appleEndpoints lists them in the order AppleRequests reports them.
-var appleEndpoints = []string{EndpointAssignedServer, EndpointCreateActivity, EndpointActivity, EndpointServerDevices}
+var appleEndpoints = []string{EndpointAssignedServer, EndpointCreateActivity, EndpointActivity, EndpointServerDevices, EndpointActivationLock}
 
 // appleRateLimitCode is the code of Apple's 429 answer (Apple's JSON:API services answer
 // RATE_LIMIT_EXCEEDED).

@@ -60,6 +60,10 @@ type DeviceState struct {
 	// PreRegistered: the record was deleted while Apple still had the device assigned, so it came
 	// back in the console as pre-registered (事前予約).
 	PreRegistered bool `json:"preRegistered,omitempty"`
+	// ActivationLock is "" (none), USER or MDM: what GET /v1/orgDevices/{id}/activationLockStatus
+	// answers. A wipe does not change it; turning it off in Apple Business Manager does
+	// (POST /sim/devices/{serial}/activation-lock/turn-off).
+	ActivationLock string `json:"activationLock,omitempty"`
 
 	CheckInEvery Duration   `json:"checkInEvery"`
 	LastCheckIn  time.Time  `json:"lastCheckIn"`

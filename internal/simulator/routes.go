@@ -36,12 +36,14 @@ func (s *Simulator) routes() http.Handler {
 	outside(apiApple, EndpointCreateActivity, s.handleCreateActivity)
 	outside(apiApple, EndpointActivity, s.handleActivity)
 	outside(apiApple, EndpointServerDevices, s.handleServerDevices)
+	outside(apiApple, EndpointActivationLock, s.handleActivationLock)
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeAppleError(w, http.StatusNotFound, appleNotFound, "The specified resource does not exist", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
 
 	s.adminRoutes(mux)
 	s.appleAdminRoutes(mux)
+	s.activationLockAdminRoutes(mux)
 	return mux
 }
 

@@ -63,6 +63,10 @@ type DeviceSpec struct {
 	// configured server). Apple knows a device that is ADE or assigned.
 	Assigned       bool   `json:"assigned"`
 	AssignedServer string `json:"assignedServer"`
+	// ActivationLock is the device's Activation Lock as Apple reports it (apple_activation_lock.go):
+	// "" or NONE (the default), USER (its user left a personal Apple Account signed in with Find
+	// My), MDM (the MDM turned organisation-linked Activation Lock on).
+	ActivationLock string `json:"activationLock"`
 
 	// CheckInEvery is the check-in interval (0: DefaultCheckInEvery; Never: the device never
 	// checks in again). UserActsAfter is how long the device's user takes to act on a message
@@ -115,6 +119,9 @@ func (spec DeviceSpec) validate() error {
 	default:
 		return fmt.Errorf("device %s: status %q: a new device is managed or greyed-out", spec.Serial, spec.Status)
 	}
+	if err := validActivationLock(spec.Serial, spec.ActivationLock); err != nil {
+		return err
+	}
 	if spec.VPPLicenses < 0 || spec.Certificates < 0 {
 		return fmt.Errorf("device %s: vppLicenses and certificates cannot be negative", spec.Serial)
 	}
@@ -156,6 +163,7 @@ func newDevice(spec DeviceSpec, cfg Config, now time.Time) *DeviceState {
 		LastCheckIn:         now,
 		User:                UserState{ActsAfter: orDefault(spec.UserActsAfter, DefaultUserActsAfter)},
 		CreatedAt:           now,
+		ActivationLock:      activationLockOf(spec.ActivationLock),
 	}
 	if spec.Assigned {
 		d.AssignedServer = spec.AssignedServer
