@@ -14,11 +14,10 @@ import (
 	"github.com/offboard/offboard/workflows"
 )
 
-// activationLocks prints, for each serial, the device's Activation Lock as its workflow last read
-// it from Apple and whether the device can be set up again ("yes" only when Apple reported no
-// lock: workflows.ReusableLabel). A device whose status cannot be read is named with why, and
-// the command fails after printing the others. Meant for `starter activation-lock <serial>...`.
-func activationLocks(ctx context.Context, c client.Client, out io.Writer, serials ...string) error {
+// readActivationLocks reads, for each serial, the device's Activation Lock as its workflow last
+// read it from Apple. A device whose status cannot be read is named with why in the error; the
+// rows of the others are returned with it, so a caller prints them before it fails.
+func readActivationLocks(ctx context.Context, c client.Client, serials ...string) ([]activationLockRow, error) {
 	var rows []activationLockRow
 	var failed []string
 	for _, s := range serials {
@@ -34,11 +33,31 @@ func activationLocks(ctx context.Context, c client.Client, out io.Writer, serial
 		}
 		rows = append(rows, activationLockRow{Serial: serial, Status: st})
 	}
-	writeActivationLocks(out, rows)
 	if len(failed) > 0 {
-		return fmt.Errorf("%s", strings.Join(failed, "; "))
+		return rows, fmt.Errorf("%s", strings.Join(failed, "; "))
 	}
-	return nil
+	return rows, nil
+}
+
+// activationLockJSON is a row of `starter activation-lock -o json`: whether the device can be set
+// up again is "yes" only when Apple reported no lock (workflows.ReusableLabel).
+type activationLockJSON struct {
+	Serial         string `json:"serial"`
+	Reusable       string `json:"reusable"`
+	Step           string `json:"step,omitempty"`
+	WaitingOn      string `json:"waitingOn,omitempty"`
+	ActivationLock any    `json:"activationLock"`
+}
+
+func activationLockDocument(rows []activationLockRow) []activationLockJSON {
+	doc := make([]activationLockJSON, 0, len(rows))
+	for _, r := range rows {
+		doc = append(doc, activationLockJSON{
+			Serial: r.Serial, Reusable: workflows.ReusableLabel(r.Status.ActivationLock),
+			Step: string(r.Status.Current), WaitingOn: string(r.Status.WaitingOn), ActivationLock: r.Status.ActivationLock,
+		})
+	}
+	return doc
 }
 
 type activationLockRow struct {

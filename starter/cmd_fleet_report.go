@@ -29,7 +29,7 @@ func fleetReportCmd(c *cli) *cobra.Command {
   starter fleet report mar-2026 -o csv > mar-2026-report.csv`,
 		Args: cobra.ArbitraryArgs,
 	}
-	cmd.Flags().BoolVar(&asCSV, "csv", false, "same as --output csv: line,serial,path,outcome,step,waiting_on,took_seconds,warnings,error,other_fleet")
+	cmd.Flags().BoolVar(&asCSV, "csv", false, "same as --output csv: line,serial,path,outcome,step,waiting_on,took_seconds,warnings,error,other_fleet,reusable")
 	out := addOutput(cmd, jsonIndented, formatCSV)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		id, err := fleetIDArg(cmd.Name(), args)

@@ -180,7 +180,9 @@ type reportRow struct {
 	Took      time.Duration `json:"took"`
 	Warnings  []string      `json:"warnings,omitempty"`
 	Error     string        `json:"error,omitempty"`
-	Fleet     string        `json:"fleet,omitempty"` // the fleet its workflow belongs to, when another
+	// Reusable: "yes" only when Apple reported no Activation Lock (workflows.ReusableLabel).
+	Reusable string `json:"reusable,omitempty"`
+	Fleet    string `json:"fleet,omitempty"` // the fleet its workflow belongs to, when another
 }
 
 // fleetReportRows reads every device of the fleet: its outcome, path, warnings and time taken,
@@ -238,14 +240,14 @@ func fleetReportRows(ctx context.Context, tc client.Client, dc converter.DataCon
 // printReport prints the report's table and its tally.
 func printReport(w io.Writer, rows []reportRow) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "LINE\tSERIAL\tPATH\tOUTCOME\tSTEP\tTOOK\tWARNINGS\tERROR")
+	fmt.Fprintln(tw, "LINE\tSERIAL\tPATH\tOUTCOME\tSTEP\tREUSABLE\tTOOK\tWARNINGS\tERROR")
 	for _, r := range rows {
 		step := r.Step
 		if r.WaitingOn != "" {
 			step += " (" + r.WaitingOn + ")"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.Line, r.Serial, r.Path, r.Outcome, orNone(step),
-			r.Took.Round(time.Second), len(r.Warnings), truncate(r.Error, 80))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.Line, r.Serial, r.Path, r.Outcome, orNone(step),
+			orNone(r.Reusable), r.Took.Round(time.Second), len(r.Warnings), truncate(r.Error, 80))
 	}
 	_ = tw.Flush()
 	fmt.Fprintf(w, "%d device(s): %s (warnings in full: --csv)\n", len(rows), counts(byOutcome(rows), nil))
@@ -278,10 +280,10 @@ func truncate(s string, n int) string {
 
 func writeReportCSV(w io.Writer, rows []reportRow) error {
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"line", "serial", "path", "outcome", "step", "waiting_on", "took_seconds", "warnings", "error", "other_fleet"})
+	_ = cw.Write([]string{"line", "serial", "path", "outcome", "step", "waiting_on", "took_seconds", "warnings", "error", "other_fleet", "reusable"})
 	for _, r := range rows {
 		_ = cw.Write([]string{strconv.Itoa(r.Line), r.Serial, r.Path, r.Outcome, r.Step, r.WaitingOn,
-			strconv.FormatFloat(r.Took.Seconds(), 'f', 0, 64), strings.Join(r.Warnings, " | "), r.Error, r.Fleet})
+			strconv.FormatFloat(r.Took.Seconds(), 'f', 0, 64), strings.Join(r.Warnings, " | "), r.Error, r.Fleet, r.Reusable})
 	}
 	cw.Flush()
 	return cw.Error()
@@ -343,6 +345,7 @@ func deviceReport(ctx context.Context, tc client.Client, fleetID string, d workf
 		return r
 	}
 	r.Outcome, r.Warnings, r.Error = st.Outcome, st.Warnings, st.Error
+	r.Reusable = workflows.ReusableLabel(st.ActivationLock)
 	if st.Path != "" {
 		r.Path = st.Path
 	}

@@ -111,3 +111,27 @@ func TestPrintProgress(t *testing.T) {
 		}
 	}
 }
+
+// A fleet report names a device still locked to a personal Apple Account as not reusable, in the
+// table and the CSV, and never as "yes".
+func TestFleetReportSaysWhetherADeviceCanBeReused(t *testing.T) {
+	rows := []reportRow{
+		{Line: 1, Serial: "LOCKED01", Outcome: "removed", Reusable: workflows.ReusableLabel(&workflows.ActivationLockState{LockType: "USER", IsLocked: true})},
+		{Line: 2, Serial: "FREE0002", Outcome: "removed", Reusable: workflows.ReusableLabel(&workflows.ActivationLockState{LockType: "NONE", Reusable: true})},
+	}
+	var table, csv strings.Builder
+	printReport(&table, rows)
+	if err := writeReportCSV(&csv, rows); err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string]string{"table": table.String(), "csv": csv.String()} {
+		for _, line := range strings.Split(out, "\n") {
+			if strings.Contains(line, "LOCKED01") && (!strings.Contains(line, "no (Activation Lock USER)") || strings.Contains(line, "yes")) {
+				t.Errorf("%s: the locked device's line %q should say it is not reusable", name, line)
+			}
+			if strings.Contains(line, "FREE0002") && !strings.Contains(line, "yes") {
+				t.Errorf("%s: the unlocked device's line %q should say it is reusable", name, line)
+			}
+		}
+	}
+}
