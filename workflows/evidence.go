@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -73,7 +74,8 @@ func (w *device) evidenceRecord(ctx workflow.Context, r DeviceResult) evidence.R
 		for _, m := range commandID.FindAllStringSubmatch(s.Note, -1) {
 			es.CommandIDs = append(es.CommandIDs, m[1]+m[2])
 		}
-		if len(es.CommandIDs) > 0 {
+		// Each round of a console call carried its key, a refused one too ("the console answered …").
+		if len(es.CommandIDs) > 0 || !w.operatorMode() && strings.Contains(s.Note, "the console answered") {
 			for round := 1; round <= w.rounds[s.ID]+1; round++ {
 				es.IdempotencyKeys = append(es.IdempotencyKeys, fmt.Sprintf("%s/%s/%d", w.id, s.ID, round))
 			}
@@ -93,6 +95,15 @@ func (w *device) evidenceRecord(ctx workflow.Context, r DeviceResult) evidence.R
 		rec.RecordGoneAt = ended(procedure.DeleteManagedRecord)
 	}
 	rec.Wipe = w.evidenceWipe()
+	switch {
+	case rec.Wipe.Method == "console-erase" && rec.Wipe.State == StateDone:
+		rec.Wipe.ErasedAt = ended(procedure.ConsoleWipe)
+		if i := w.stepIndex(procedure.ConsoleWipe); !w.operatorMode() && len(rec.Steps[i].CommandIDs) > 0 {
+			rec.Wipe.Confirmation = "YES" // Offboard's EraseDevice carried it (consoleWipe)
+		}
+	case rec.Wipe.Method == "user-settings" && rec.Wipe.State == StateDone:
+		rec.Wipe.ErasedAt = rec.GreyedOutAt
+	}
 	if st.AppleActID != "" {
 		rec.Apple = &evidence.Apple{ActivityID: st.AppleActID}
 		switch a := st.AppleActivity; {
@@ -125,8 +136,13 @@ func (w *device) evidenceWipe() *evidence.Wipe {
 			wipe.Method, wipe.Step, wipe.State = c.method, string(c.id), w.status.Steps[i].State
 		}
 	}
-	if wipe.Method != "none" {
+	switch {
+	case wipe.Method == "none":
+		wipe.Meaning = evidence.NoEraseMeaning
+	case wipe.State == StateDone:
 		wipe.Meaning, wipe.Reference = evidence.EraseMeaning, evidence.EraseReference
+	default:
+		wipe.Meaning = "not erased: the wipe step " + wipe.Step + " ended " + wipe.State + ", so this run did not erase the device"
 	}
 	return wipe
 }

@@ -102,10 +102,10 @@ func (a *Archive) Verify(keys map[string]ed25519.PublicKey) (Result, error) {
 				rep.Signed++
 			}
 		}
-		if other, ok := runs[rec.RunID]; ok && rec.RunID != "" {
+		if other, ok := runs[rec.WorkflowID+"/"+rec.RunID]; ok && rec.RunID != "" {
 			add(e.Name, "a second record of run %s (the first is %s)", rec.RunID, other)
 		} else {
-			runs[rec.RunID] = e.Name
+			runs[rec.WorkflowID+"/"+rec.RunID] = e.Name
 		}
 		prevHash, prevName = env.Hash(), e.Name
 		if e.Seq != 0 {
