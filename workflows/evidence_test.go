@@ -82,7 +82,9 @@ func pathCases() []pathCase {
 	wipeDevice := []procedure.StepID{procedure.RemoveRestrictionsProfile, procedure.UserWipe, procedure.AwaitGreyedOut, procedure.DeleteGreyedOutRecord}
 	keepUser := []procedure.StepID{procedure.RemoveProfiles, procedure.UserRemoveMDMProfile, procedure.AwaitGreyedOut, procedure.DeleteGreyedOutRecord}
 	keepRestricted := []procedure.StepID{procedure.RemoveProfiles, procedure.DeleteManagedRecord}
-	unassign := func(steps []procedure.StepID) []procedure.StepID { return append(slices.Clone(steps), procedure.ABMUnassign) }
+	unassign := func(steps []procedure.StepID) []procedure.StepID {
+		return append(slices.Clone(steps), procedure.ABMUnassign)
+	}
 	req := func(serial, enrollment string, wipe bool, method procedure.WipeMethod) procedure.Request {
 		return procedure.Request{Serial: serial, Enrollment: procedure.Enrollment(enrollment), Wipe: wipe, WipeMethod: method,
 			RemoveESIM: method == procedure.WipeConsole} // eSIMを削除 is an option of 2-2 only
@@ -128,8 +130,8 @@ func pathCases() []pathCase {
 					report(h, procedure.DeleteGreyedOutRecord, "alice", procedure.OutcomeDone, "CLOMO support ticket 4711")
 				}, 3*24*time.Hour)
 			},
-			vendor:  []procedure.StepID{procedure.ConsoleWipe, procedure.AwaitGreyedOut, procedure.RefreshLicenseCounts, procedure.RevokeVPPLicenses, procedure.DeleteGreyedOutRecord},
-			wipe:    "console-erase", greyedOut: true,
+			vendor: []procedure.StepID{procedure.ConsoleWipe, procedure.AwaitGreyedOut, procedure.RefreshLicenseCounts, procedure.RevokeVPPLicenses, procedure.DeleteGreyedOutRecord},
+			wipe:   "console-erase", greyedOut: true,
 			reports: []string{"alice delete-greyed-out-record done"}},
 		// Work Smart (ワーク・スマート構成): the console cannot delete it → vendor support; a person reports it.
 		{name: "branch/work-smart", serial: "EVBWSM01", req: procedure.Request{Serial: "EVBWSM01", Enrollment: procedure.ADERestricted, WorkSmart: true},
