@@ -394,3 +394,37 @@ func copyDir(t *testing.T, from string) string {
 	}
 	return to
 }
+
+// The certificate of a real run's record: the page an auditor prints. With
+// OFFBOARD_CERTIFICATE_OUT set, the test also writes the page there
+// (scripts/certificate-screenshot.sh renders it for docs/images/certificate.png).
+func TestCertificateOfARealRun(t *testing.T) {
+	archive, signer := signedArchive(t)
+	h := evidenceHarness(t, contract.ModeAutomated, archive, signer)
+	d := h.world.add("F2LXK0A1HG7J", "ade")
+	d.purgeErrors = []string{console.CodeVPPLicenseRemains}
+	req := procedure.Request{Serial: "F2LXK0A1HG7J", Enrollment: procedure.ADE, Wipe: true, WipeMethod: procedure.WipeConsole, RemoveESIM: true}
+	if _, err := h.run(req, func(in *DeviceInput) { in.RequestedBy = "hr-pipeline" }); err != nil {
+		t.Fatal(err)
+	}
+	var page strings.Builder
+	if err := archive.WriteCertificate(&page, "F2LXK0A1HG7J", evidence.Keys(signer.Public()), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	rec, _, _ := archive.Latest("F2LXK0A1HG7J")
+	for _, s := range rec.Steps {
+		if !strings.Contains(page.String(), ">"+s.ID+"<") {
+			t.Errorf("the certificate lacks step %s", s.ID)
+		}
+	}
+	for _, want := range []string{"F2LXK0A1HG7J", "wipe/ade", "SIGNATURE VERIFIED", "VPP アプリケーションライセンスを剥奪する(デバイス向け)", "Revoke the VPP app licenses"} {
+		if !strings.Contains(page.String(), want) {
+			t.Errorf("the certificate lacks %q", want)
+		}
+	}
+	if out := os.Getenv("OFFBOARD_CERTIFICATE_OUT"); out != "" {
+		if err := os.WriteFile(out, []byte(page.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -137,3 +137,23 @@ func short(h string) string {
 	}
 	return h
 }
+
+// CheckEnvelope checks one file on its own (a certificate, a bundle): its hash recomputed and
+// its signature against the trusted keys. nil means both hold.
+func CheckEnvelope(env Envelope, keys map[string]ed25519.PublicKey) error {
+	if h := env.Hash(); h != env.SHA256 {
+		return fmt.Errorf("hash mismatch: the content hashes to %s, the file says %s (edited)", short(h), short(env.SHA256))
+	}
+	if env.Signature == "" {
+		return fmt.Errorf("unsigned (written without EVIDENCE_SIGNING_KEY_FILE)")
+	}
+	pub, ok := keys[env.KeyID]
+	if !ok {
+		return fmt.Errorf("signed by key %s, which is not one of the trusted keys", env.KeyID)
+	}
+	sig, err := base64.StdEncoding.DecodeString(env.Signature)
+	if err != nil || !ed25519.Verify(pub, env.SignedBytes(), sig) {
+		return fmt.Errorf("signature does not verify with key %s (edited)", env.KeyID)
+	}
+	return nil
+}
