@@ -83,13 +83,18 @@ type Certificate struct {
 	Archive         *Result
 	ArchiveProblems []string
 	Rendered        time.Time
+	// Extras are the approvals and Apple's Activation Lock status, read from the record's JSON
+	// (extras.go); Reusability says whether the device can be set up again.
+	Extras      extras
+	Reusability string
 }
 
 // NewCertificate builds the certificate of one archive file. archive, when given, is the whole
 // archive's verification, whose problems about this file (or the head) the page lists.
 func NewCertificate(env Envelope, rec Record, file string, keys map[string]ed25519.PublicKey, archive *Result, now time.Time) Certificate {
 	c := Certificate{Record: rec, File: file, Envelope: env, Archive: archive, Rendered: now.UTC(),
-		Outcome: outcomeLabel(rec.Outcome), Erase: eraseLabel(rec.Wipe)}
+		Outcome: outcomeLabel(rec.Outcome), Erase: eraseLabel(rec.Wipe), Extras: readExtras(env.Record)}
+	c.Reusability = c.Extras.Reusability()
 	if err := CheckEnvelope(env, keys); err != nil {
 		c.Problem = err.Error()
 		if len(keys) == 0 {
