@@ -95,15 +95,6 @@ func (w *device) evidenceRecord(ctx workflow.Context, r DeviceResult) evidence.R
 		rec.RecordGoneAt = ended(procedure.DeleteManagedRecord)
 	}
 	rec.Wipe = w.evidenceWipe()
-	switch {
-	case rec.Wipe.Method == "console-erase" && rec.Wipe.State == StateDone:
-		rec.Wipe.ErasedAt = ended(procedure.ConsoleWipe)
-		if i := w.stepIndex(procedure.ConsoleWipe); !w.operatorMode() && len(rec.Steps[i].CommandIDs) > 0 {
-			rec.Wipe.Confirmation = "YES" // Offboard's EraseDevice carried it (consoleWipe)
-		}
-	case rec.Wipe.Method == "user-settings" && rec.Wipe.State == StateDone:
-		rec.Wipe.ErasedAt = rec.GreyedOutAt
-	}
 	if st.AppleActID != "" {
 		rec.Apple = &evidence.Apple{ActivityID: st.AppleActID}
 		switch a := st.AppleActivity; {
@@ -141,6 +132,18 @@ func (w *device) evidenceWipe() *evidence.Wipe {
 		wipe.Meaning = evidence.NoEraseMeaning
 	case wipe.State == StateDone:
 		wipe.Meaning, wipe.Reference = evidence.EraseMeaning, evidence.EraseReference
+		// When the erase was evidenced: 2-2 the device acknowledged EraseDevice (console-wipe's
+		// end); 2-1 the device showed greyed-out after its user erased it.
+		evidenced := procedure.ConsoleWipe
+		if wipe.Method == "user-settings" {
+			evidenced = procedure.AwaitGreyedOut
+		}
+		if i := w.stepIndex(evidenced); i >= 0 && w.status.Steps[i].State == StateDone {
+			wipe.ErasedAt = utc(w.status.Steps[i].EndedAt)
+		}
+		if i := w.stepIndex(procedure.ConsoleWipe); wipe.Method == "console-erase" && !w.operatorMode() && commandID.MatchString(w.status.Steps[i].Note) {
+			wipe.Confirmation = "YES" // Offboard's EraseDevice carried it (consoleWipe)
+		}
 	default:
 		wipe.Meaning = "not erased: the wipe step " + wipe.Step + " ended " + wipe.State + ", so this run did not erase the device"
 	}
