@@ -171,6 +171,11 @@ func pathCases() []pathCase {
 				h.env.RegisterDelayedCallback(func() { h.env.CancelWorkflow() }, 2*time.Hour)
 			},
 			outcome: OutcomeCancelled, vendor: []procedure.StepID{procedure.RemoveProfiles}, wipe: "none"},
+		// Pre-flight finds the request does not fit the console (not ADE): rejected, nothing
+		// changed, and the record says so.
+		{name: "rejected/preflight-mismatch", serial: "EVREJE01", req: req("EVREJE01", "ade", false, ""),
+			setup:   func(h *harness, _ *fakeDevice) { h.world.add("EVREJE01", "manual") },
+			outcome: OutcomeRejected, vendor: []procedure.StepID{procedure.Preflight}, wipe: "none"},
 	}
 }
 
@@ -194,6 +199,9 @@ func TestEveryPathAndBranchLeavesASignedRecord(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkRecord(t, tc, rec, name)
+			if tc.outcome == OutcomeRejected && (len(h.world.sent) != 0 || rec.Error == "") {
+				t.Errorf("a rejected run: commands %+v, error %q", h.world.sent, rec.Error)
+			}
 		})
 	}
 	rep, err := archive.Verify(evidence.Keys(signer.Public()))
