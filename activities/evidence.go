@@ -50,7 +50,10 @@ func (e *Evidence) WriteRecord(ctx context.Context, rec evidence.Record) (Eviden
 	if err != nil {
 		return EvidenceResult{}, fmt.Errorf("retirement record of %s: %w", rec.Serial, err)
 	}
-	activity.GetLogger(ctx).Info("retirement record written", "serial", rec.Serial, "file", name, "existed", existed)
+	// The anchor (the chain's newest record as the head names it) in the worker's log, outside the
+	// archive: a copy of the head that putting an older HEAD back cannot change (docs/evidence.md).
+	activity.GetLogger(ctx).Info("retirement record written", "serial", rec.Serial, "file", name, "existed", existed,
+		"anchor", fmt.Sprintf("%d:%s", env.Seq, env.SHA256))
 	return EvidenceResult{File: name, SHA256: env.SHA256, Signed: env.Signature != "", Existed: existed}, nil
 }
 

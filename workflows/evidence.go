@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -73,7 +74,8 @@ func (w *device) evidenceRecord(ctx workflow.Context, r DeviceResult) evidence.R
 		for _, m := range commandID.FindAllStringSubmatch(s.Note, -1) {
 			es.CommandIDs = append(es.CommandIDs, m[1]+m[2])
 		}
-		if len(es.CommandIDs) > 0 {
+		// Each round of a console call carried its key, a refused one too ("the console answered …").
+		if len(es.CommandIDs) > 0 || !w.operatorMode() && strings.Contains(s.Note, "the console answered") {
 			for round := 1; round <= w.rounds[s.ID]+1; round++ {
 				es.IdempotencyKeys = append(es.IdempotencyKeys, fmt.Sprintf("%s/%s/%d", w.id, s.ID, round))
 			}
@@ -126,8 +128,25 @@ func (w *device) evidenceWipe() *evidence.Wipe {
 			wipe.Method, wipe.Step, wipe.State = c.method, string(c.id), w.status.Steps[i].State
 		}
 	}
-	if wipe.Method != "none" {
+	switch {
+	case wipe.Method == "none":
+		wipe.Meaning = evidence.NoEraseMeaning
+	case wipe.State == StateDone:
 		wipe.Meaning, wipe.Reference = evidence.EraseMeaning, evidence.EraseReference
+		// When the erase was evidenced: 2-2 the device acknowledged EraseDevice (console-wipe's
+		// end); 2-1 the device showed greyed-out after its user erased it.
+		evidenced := procedure.ConsoleWipe
+		if wipe.Method == "user-settings" {
+			evidenced = procedure.AwaitGreyedOut
+		}
+		if i := w.stepIndex(evidenced); i >= 0 && w.status.Steps[i].State == StateDone {
+			wipe.ErasedAt = utc(w.status.Steps[i].EndedAt)
+		}
+		if i := w.stepIndex(procedure.ConsoleWipe); wipe.Method == "console-erase" && !w.operatorMode() && commandID.MatchString(w.status.Steps[i].Note) {
+			wipe.Confirmation = "YES" // Offboard's EraseDevice carried it (consoleWipe)
+		}
+	default:
+		wipe.Meaning = "not erased: the wipe step " + wipe.Step + " ended " + wipe.State + ", so this run did not erase the device"
 	}
 	return wipe
 }

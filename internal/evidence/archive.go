@@ -17,7 +17,7 @@ import (
 )
 
 // The archive is a directory: one file per record, named <seq>-<serial>-<run id>.json (seq six
-// digits or more, from 1), each an Envelope. Appends are serialized by an exclusive flock on
+// digits or more, from 1), each an Envelope, and the signed head (HeadFile, head.go) naming the newest. Appends are serialized by an exclusive flock on
 // <dir>/.lock, so workers that share the directory (one machine, or a shared volume whose
 // filesystem honours flock) never fork the chain. A file is written to a temporary name, synced,
 // made read-only (0444) and linked to its final name, which fails if the name exists: write-once.
@@ -166,16 +166,30 @@ func (a *Archive) Append(rec Record, signer *Signer) (env Envelope, name string,
 		if err != nil {
 			return Envelope{}, "", false, err
 		}
+		if oldRec.WorkflowID != rec.WorkflowID {
+			continue // a run is its workflow ID and run ID (the SDK's test environment gives every run one run ID)
+		}
 		same, err := sameWorkflowPart(oldRec, rec)
 		if err != nil {
 			return Envelope{}, "", false, err
 		}
 		if same {
+			// A retry after a crash between the record and its head: the head catches up.
+			if h, err := a.ReadHead(); err == nil && h != nil && h.Seq < old.Seq && e.Name == entries[len(entries)-1].Name {
+				if err := a.writeHead(Head{Seq: old.Seq, File: e.Name, SHA256: old.Hash(), Since: h.Since}, signer); err != nil {
+					return Envelope{}, "", false, err
+				}
+			}
 			return old, e.Name, true, nil
 		}
 		return Envelope{}, e.Name, false, fmt.Errorf("evidence: %s: %w", e.Name, ErrConflict)
 	}
+	head, err := a.ReadHead()
+	if err != nil {
+		head = nil // a damaged head: Verify names it; the record is written and a new head begins
+	}
 	env = Envelope{Seq: 1, Record: raw}
+	since := 1
 	if n := len(entries); n > 0 {
 		last := entries[n-1]
 		prev, _, err := a.Read(last.Name)
@@ -183,6 +197,15 @@ func (a *Archive) Append(rec Record, signer *Signer) (env Envelope, name string,
 			return Envelope{}, "", false, fmt.Errorf("evidence: cannot chain to %s: %w", last.Name, err)
 		}
 		env.Seq, env.Prev = max(last.Seq, prev.Seq)+1, prev.Hash()
+		since = env.Seq
+	}
+	if head != nil {
+		since = max(head.Since, 1)
+		// The newest records were removed: chain to the record the head names, so the gap
+		// stays visible after this record instead of being written over.
+		if head.Seq >= env.Seq {
+			env.Seq, env.Prev = head.Seq+1, head.SHA256
+		}
 	}
 	env.SHA256 = env.Hash()
 	if signer != nil {
@@ -191,6 +214,9 @@ func (a *Archive) Append(rec Record, signer *Signer) (env Envelope, name string,
 	}
 	name = FileName(env.Seq, rec.Serial, rec.RunID)
 	if err := a.writeOnce(name, env); err != nil {
+		return Envelope{}, "", false, err
+	}
+	if err := a.writeHead(Head{Seq: env.Seq, File: name, SHA256: env.SHA256, Since: since}, signer); err != nil {
 		return Envelope{}, "", false, err
 	}
 	return env, name, false, nil

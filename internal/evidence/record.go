@@ -16,7 +16,14 @@ const Format = "offboard-retirement-record/1"
 // EraseReference is Apple's page that says what an erase means: "erasing (or wiping) obliterates
 // all the keys in effaceable storage and renders all user data cryptographically inaccessible",
 // and an MDM solution "can use the existing EraseDevice command to erase all content and settings".
-const EraseReference = "https://support.apple.com/guide/deployment/erase-devices-dep0a819891e/web"
+const EraseReference = "https://support.apple.com/guide/deployment/dep0a819891e/web"
+
+// EraseDeviceReference is Apple's page of the MDM EraseDevice command (2-2): the server erases
+// the device "immediately", and the device answers with an acknowledgement.
+const EraseDeviceReference = "https://developer.apple.com/documentation/devicemanagement/erase_a_device"
+
+// NoEraseMeaning is what the record says when the run erased nothing.
+const NoEraseMeaning = "not erased: this run did not wipe the device, so its user data stays on it (the keep paths, §3)"
 
 // EraseMeaning is what the record says an erase (2-1 or 2-2) means, after EraseReference.
 const EraseMeaning = "cryptographic erase: Erase All Content and Settings (2-1, by the user in Settings) and the MDM " +
@@ -88,6 +95,11 @@ type Wipe struct {
 	ReturnToService bool   `json:"returnToService"`
 	Meaning         string `json:"meaning,omitempty"`
 	Reference       string `json:"reference,omitempty"`
+	// ErasedAt is when the erase was evidenced: for 2-2 the end of console-wipe (the device
+	// acknowledged EraseDevice), for 2-1 the device seen greyed-out after its user erased it.
+	ErasedAt *time.Time `json:"erasedAt,omitempty"`
+	// Confirmation is the typed confirmation the console wipe carried ("YES", as CLOMO PANEL asks).
+	Confirmation string `json:"confirmation,omitempty"`
 }
 
 // Apple is the Apple Business Manager side: the unassign activity and this serial's line of its log.

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 )
 
 // Key files are PEM, as OpenSSL writes them: the private key PKCS#8 ("PRIVATE KEY",
@@ -125,4 +126,16 @@ func LoadPublicKey(file string) (ed25519.PublicKey, error) {
 		return s.Public(), nil
 	}
 	return nil, errors.New("public key " + file + ": PEM block " + block.Type + ", want PUBLIC KEY")
+}
+
+// Fingerprint is the full SHA-256 of the public key's raw 32 bytes, in groups of four hex digits:
+// what a person compares with the key they were given (KeyID is its first 16 digits).
+func Fingerprint(pub ed25519.PublicKey) string {
+	sum := sha256.Sum256(pub)
+	h := hex.EncodeToString(sum[:])
+	var groups []string
+	for i := 0; i < len(h); i += 4 {
+		groups = append(groups, h[i:i+4])
+	}
+	return strings.Join(groups, " ")
 }

@@ -20,6 +20,9 @@ type Result struct {
 	Records  int       `json:"records"`
 	Signed   int       `json:"signed"`
 	Problems []Problem `json:"problems"`
+	// Head is the archive's head as found (nil: none): note its Anchor elsewhere to check the
+	// archive against later (CheckAnchor).
+	Head *Head `json:"head,omitempty"`
 }
 
 // OK reports whether nothing is wrong.
@@ -29,7 +32,8 @@ func (r Result) OK() bool { return len(r.Problems) == 0 }
 // run ID) against its content, the sequence without a gap from 1 (a removed record), its hash
 // recomputed (an edited byte), its prev against the previous file's hash (a removed, reordered
 // or swapped record), its signature against the trusted keys (an edited byte, a record signed by
-// another key, an unsigned record), and one record per run. keys maps a KeyID to its public key;
+// another key, an unsigned record), one record per run, and the head (head.go: the newest
+// records removed, a head behind the archive or not its own). keys maps a KeyID to its public key;
 // with none, signatures are not checked and that is reported once.
 func (a *Archive) Verify(keys map[string]ed25519.PublicKey) (Result, error) {
 	entries, err := a.Entries()
@@ -45,6 +49,7 @@ func (a *Archive) Verify(keys map[string]ed25519.PublicKey) (Result, error) {
 	}
 	prevHash, prevName, wantSeq := "", "", 1
 	runs := map[string]string{}
+	hashes := map[int]string{} // sequence → the file's hash, for the head
 	for _, e := range entries {
 		rep.Records++
 		if e.Seq == 0 {
@@ -97,15 +102,19 @@ func (a *Archive) Verify(keys map[string]ed25519.PublicKey) (Result, error) {
 				rep.Signed++
 			}
 		}
-		if other, ok := runs[rec.RunID]; ok && rec.RunID != "" {
+		if other, ok := runs[rec.WorkflowID+"/"+rec.RunID]; ok && rec.RunID != "" {
 			add(e.Name, "a second record of run %s (the first is %s)", rec.RunID, other)
 		} else {
-			runs[rec.RunID] = e.Name
+			runs[rec.WorkflowID+"/"+rec.RunID] = e.Name
 		}
 		prevHash, prevName = env.Hash(), e.Name
 		if e.Seq != 0 {
 			wantSeq = e.Seq + 1
+			hashes[e.Seq] = prevHash
 		}
+	}
+	if err := a.verifyHead(&rep, entries, keys, hashes); err != nil {
+		return rep, err
 	}
 	return rep, nil
 }
@@ -127,4 +136,24 @@ func short(h string) string {
 		return `""`
 	}
 	return h
+}
+
+// CheckEnvelope checks one file on its own (a certificate, a bundle): its hash recomputed and
+// its signature against the trusted keys. nil means both hold.
+func CheckEnvelope(env Envelope, keys map[string]ed25519.PublicKey) error {
+	if h := env.Hash(); h != env.SHA256 {
+		return fmt.Errorf("hash mismatch: the content hashes to %s, the file says %s (edited)", short(h), short(env.SHA256))
+	}
+	if env.Signature == "" {
+		return fmt.Errorf("unsigned (written without EVIDENCE_SIGNING_KEY_FILE)")
+	}
+	pub, ok := keys[env.KeyID]
+	if !ok {
+		return fmt.Errorf("signed by key %s, which is not one of the trusted keys", env.KeyID)
+	}
+	sig, err := base64.StdEncoding.DecodeString(env.Signature)
+	if err != nil || !ed25519.Verify(pub, env.SignedBytes(), sig) {
+		return fmt.Errorf("signature does not verify with key %s (edited)", env.KeyID)
+	}
+	return nil
 }
