@@ -48,7 +48,7 @@ func mockCLI(t *testing.T, tc *mocks.Client) (*cli, *bytes.Buffer, *bytes.Buffer
 func TestEveryReadingCommandHasOutput(t *testing.T) {
 	c, _, _ := testCLI("")
 	root := c.root()
-	for _, path := range []string{"plan", "status", "list", "inbox", "apple", "fleet watch", "fleet report", "evidence", "evidence show", "evidence verify", "evidence fleet"} {
+	for _, path := range []string{"plan", "status", "list", "inbox", "apple", "fleet watch", "fleet report", "evidence", "evidence show", "evidence verify", "evidence fleet", "activation-lock"} {
 		cmd, _, err := root.Find(strings.Fields(path))
 		if err != nil || cmd.CommandPath() != "starter "+path {
 			t.Fatalf("%s: found %v, %v", path, cmd.CommandPath(), err)

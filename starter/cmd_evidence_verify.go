@@ -1,14 +1,9 @@
 package main
 
 import (
-	"crypto/ed25519"
 	"errors"
-	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
-
-	"github.com/offboard/offboard/internal/evidence"
 )
 
 func init() { register("evidence", evidenceVerifyCmd) }
@@ -23,35 +18,32 @@ type verification struct {
 	Signed   int      `json:"signed"`
 	Problems []string `json:"problems"`
 	OK       bool     `json:"ok"`
+	// Anchor is the head as found (SEQ:SHA256): note it elsewhere and pass it to the next verify.
+	Anchor string `json:"anchor,omitempty"`
 }
 
-// evidenceVerifyCmd checks every file of the archive; any problem makes the exit status 2.
+// evidenceVerifyCmd checks every file of the archive (or an unpacked fleet bundle) offline: each
+// record's hash chain and signature, and the signed head, so an edited, removed or swapped record
+// is named; any problem makes the exit status 2.
 func evidenceVerifyCmd(c *cli) *cobra.Command {
 	var keyFiles []string
+	var anchor string
+	var bundle bool
 	cmd := &cobra.Command{
-		Use:   "verify [--dir D] [--public-key F]...",
-		Short: "check the archive: every record's hash chain and signature",
-		Args:  cobra.NoArgs,
+		Use:   "verify [--dir D] [--public-key F]... [--anchor SEQ:SHA256] [--bundle]",
+		Short: "check the archive: every record's hash chain and signature, and the signed head",
+		Example: `  starter evidence verify --dir /srv/offboard/evidence --public-key evidence.pub
+  starter evidence verify --anchor 1042:9f2c...   # the head noted after the last verify
+  starter evidence verify --bundle --dir mar-2026-evidence --public-key evidence.pub`,
+		Args: cobra.NoArgs,
 	}
 	dir := dirFlag(cmd.Flags())
 	cmd.Flags().StringArrayVar(&keyFiles, "public-key", nil, "a trusted public key (PEM; repeat for rotated keys); default: the public half of EVIDENCE_SIGNING_KEY_FILE")
+	cmd.Flags().StringVar(&anchor, "anchor", "", "a head noted elsewhere earlier (SEQ:SHA256, printed by verify): the archive must still hold that record")
+	cmd.Flags().BoolVar(&bundle, "bundle", false, "--dir is an unpacked fleet bundle (fleet report --evidence), not an archive")
 	out := addOutput(cmd, jsonIndented)
 	cmd.RunE = func(*cobra.Command, []string) error {
-		if len(keyFiles) == 0 && os.Getenv("EVIDENCE_SIGNING_KEY_FILE") != "" {
-			keyFiles = append(keyFiles, os.Getenv("EVIDENCE_SIGNING_KEY_FILE"))
-		}
-		var pubs []ed25519.PublicKey
-		for _, f := range keyFiles {
-			p, err := evidence.LoadPublicKey(f)
-			if err != nil {
-				return err
-			}
-			pubs = append(pubs, p)
-		}
-		if _, err := os.Stat(*dir); err != nil {
-			return fmt.Errorf("evidence archive %s: %w", *dir, err)
-		}
-		rep, err := (&evidence.Archive{Dir: *dir}).Verify(evidence.Keys(pubs...))
+		rep, err := verifyEvidence(*dir, keyFiles, anchor, bundle)
 		if err != nil {
 			return err
 		}
@@ -59,12 +51,10 @@ func evidenceVerifyCmd(c *cli) *cobra.Command {
 		for _, p := range rep.Problems {
 			v.Problems = append(v.Problems, p.String())
 		}
-		if err := out.print(c.stdout, v, func() {
-			for _, p := range v.Problems {
-				fmt.Fprintln(c.stdout, "PROBLEM", p)
-			}
-			fmt.Fprintf(c.stdout, "%d records, %d with a valid signature, %d problems (%s)\n", v.Records, v.Signed, len(v.Problems), v.Dir)
-		}); err != nil {
+		if rep.Head != nil {
+			v.Anchor = rep.Head.Anchor()
+		}
+		if err := out.print(c.stdout, v, func() { printVerification(c.stdout, *dir, rep) }); err != nil {
 			return err
 		}
 		if !v.OK {

@@ -12,8 +12,7 @@ import (
 	"github.com/offboard/offboard/internal/evidence"
 )
 
-// The evidence commands of issue 11 that are not wired yet, as functions without flag parsing
-// (the command line is being moved onto cobra; docs/evidence.md gives each its command line):
+// The evidence commands that read the archive and need no Temporal server (docs/evidence.md):
 //
 //	starter evidence verify [--dir D] [--public-key F]... [--anchor SEQ:SHA256] [--bundle]
 //	starter evidence certificate <serial> [--dir D] [--public-key F]... [--out file.html]
@@ -37,17 +36,15 @@ func evidenceTrustedKeys(keyFiles []string) (map[string]ed25519.PublicKey, error
 	return evidence.Keys(pubs...), nil
 }
 
-// evidenceVerifyAnchored is `evidence verify`: the archive (or, with bundle, an unpacked fleet
-// bundle) checked offline, every problem named, then the head to note down elsewhere; with an
-// anchor (a head noted earlier) it also checks the archive still holds that record. Any problem:
-// errProblems (exit status 2).
-func evidenceVerifyAnchored(_ context.Context, out io.Writer, dir string, keyFiles []string, anchor string, bundle bool) error {
+// verifyEvidence checks the archive (or, with bundle, an unpacked fleet bundle) offline; with an
+// anchor (a head noted earlier) it also checks the archive still holds that record.
+func verifyEvidence(dir string, keyFiles []string, anchor string, bundle bool) (evidence.Result, error) {
 	keys, err := evidenceTrustedKeys(keyFiles)
 	if err != nil {
-		return err
+		return evidence.Result{}, err
 	}
 	if _, err := os.Stat(dir); err != nil {
-		return fmt.Errorf("evidence archive %s: %w", dir, err)
+		return evidence.Result{}, fmt.Errorf("evidence archive %s: %w", dir, err)
 	}
 	var rep evidence.Result
 	if bundle {
@@ -56,15 +53,21 @@ func evidenceVerifyAnchored(_ context.Context, out io.Writer, dir string, keyFil
 		rep, err = (&evidence.Archive{Dir: dir}).Verify(keys)
 	}
 	if err != nil {
-		return err
+		return rep, err
 	}
 	if anchor != "" && !bundle {
 		probs, err := (&evidence.Archive{Dir: dir}).CheckAnchor(anchor)
 		if err != nil {
-			return err
+			return rep, err
 		}
 		rep.Problems = append(rep.Problems, probs...)
 	}
+	return rep, nil
+}
+
+// printVerification is verify's table: every problem named, the count, then the head to note
+// down elsewhere.
+func printVerification(out io.Writer, dir string, rep evidence.Result) {
 	for _, p := range rep.Problems {
 		fmt.Fprintln(out, "PROBLEM", p.String())
 	}
@@ -72,6 +75,16 @@ func evidenceVerifyAnchored(_ context.Context, out io.Writer, dir string, keyFil
 	if h := rep.Head; h != nil {
 		fmt.Fprintf(out, "head %06d %s: note this anchor elsewhere and pass it to the next verify (--anchor %s)\n", h.Seq, h.File, h.Anchor())
 	}
+}
+
+// evidenceVerifyAnchored is `evidence verify` as a person reads it. Any problem: errProblems
+// (exit status 2).
+func evidenceVerifyAnchored(_ context.Context, out io.Writer, dir string, keyFiles []string, anchor string, bundle bool) error {
+	rep, err := verifyEvidence(dir, keyFiles, anchor, bundle)
+	if err != nil {
+		return err
+	}
+	printVerification(out, dir, rep)
 	if !rep.OK() {
 		return errProblems
 	}

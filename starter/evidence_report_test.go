@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -14,15 +15,17 @@ import (
 	"github.com/offboard/offboard/internal/evidence"
 )
 
-func TestEvidenceReportCommands(t *testing.T) {
+// threeRecordArchive writes a signed archive of three removed devices of fleet f1.
+func threeRecordArchive(t *testing.T) (dir, keyFile, archiveDir string, a *evidence.Archive) {
+	t.Helper()
 	t.Setenv("EVIDENCE_SIGNING_KEY_FILE", "")
-	dir := t.TempDir()
-	keyFile, archiveDir := filepath.Join(dir, "key.pem"), filepath.Join(dir, "evidence")
+	dir = t.TempDir()
+	keyFile, archiveDir = filepath.Join(dir, "key.pem"), filepath.Join(dir, "evidence")
 	if _, err := evidence.GenerateKey(keyFile); err != nil {
 		t.Fatal(err)
 	}
 	signer, _ := evidence.LoadSigner(keyFile)
-	a, _ := evidence.Open(archiveDir)
+	a, _ = evidence.Open(archiveDir)
 	now := time.Date(2025, 5, 1, 9, 0, 0, 0, time.UTC)
 	for _, serial := range []string{"AAA111", "BBB222", "CCC333"} {
 		rec := evidence.Record{Format: evidence.Format, Serial: serial, WorkflowID: "offboard-" + serial, RunID: "run-" + serial, FleetID: "f1",
@@ -33,6 +36,11 @@ func TestEvidenceReportCommands(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	return dir, keyFile, archiveDir, a
+}
+
+func TestEvidenceReportCommands(t *testing.T) {
+	dir, keyFile, archiveDir, a := threeRecordArchive(t)
 	ctx, keys := context.Background(), []string{keyFile}
 
 	var out bytes.Buffer
@@ -90,5 +98,41 @@ func TestEvidenceReportCommands(t *testing.T) {
 	}
 	if page, _ := os.ReadFile(certFile + ".2"); !strings.Contains(string(page), "NOT VERIFIED") {
 		t.Error("the invalid certificate is not marked")
+	}
+}
+
+// The command line reaches the same functions: a certificate, a fleet's bundle that verifies as a
+// bundle, and verify's anchor in its JSON; --out without --evidence is refused.
+func TestEvidenceCommandLine(t *testing.T) {
+	dir, keyFile, archiveDir, _ := threeRecordArchive(t)
+	run := func(args ...string) (string, error) {
+		c, out, _ := testCLI("")
+		err := c.run(context.Background(), args)
+		return out.String(), err
+	}
+	cert := filepath.Join(dir, "AAA111.html")
+	if out, err := run("evidence", "certificate", "AAA111", "--dir", archiveDir, "--public-key", keyFile, "--out", cert); err != nil || !strings.Contains(out, "(verified)") {
+		t.Fatalf("certificate: %v\n%s", err, out)
+	}
+	if page, _ := os.ReadFile(cert); !strings.Contains(string(page), "AAA111") {
+		t.Errorf("the certificate does not name its device")
+	}
+	bundle := filepath.Join(dir, "f1-bundle")
+	if out, err := run("fleet", "report", "f1", "--evidence", "--dir", archiveDir, "--public-key", keyFile, "--out", bundle); err != nil || !strings.Contains(out, "3 records of 3 devices") {
+		t.Fatalf("fleet report --evidence: %v\n%s", err, out)
+	}
+	if out, err := run("evidence", "verify", "--bundle", "--dir", bundle, "--public-key", keyFile); err != nil {
+		t.Errorf("the bundle does not verify: %v\n%s", err, out)
+	}
+	out, err := run("evidence", "verify", "--dir", archiveDir, "--public-key", keyFile, "-o", "json")
+	var v verification
+	if err != nil || json.Unmarshal([]byte(out), &v) != nil || !strings.HasPrefix(v.Anchor, "3:") {
+		t.Errorf("verify -o json: %v %+v\n%s", err, v, out)
+	}
+	if out, err := run("evidence", "verify", "--dir", archiveDir, "--public-key", keyFile, "--anchor", "4:"+strings.TrimPrefix(v.Anchor, "3:")); !errors.Is(err, errProblems) {
+		t.Errorf("an anchor past the archive's end: %v\n%s", err, out)
+	}
+	if _, err := run("fleet", "report", "f1", "--out", bundle); err == nil || !strings.Contains(err.Error(), "--evidence") {
+		t.Errorf("--out without --evidence: %v", err)
 	}
 }
