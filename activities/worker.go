@@ -24,6 +24,9 @@ type WorkerInfo struct {
 	// AppleBudgetTimeScale divides the budget's minute and hour (a simulator faster than real
 	// time); 0 or 1 against Apple.
 	AppleBudgetTimeScale float64 `json:"appleBudgetTimeScale,omitempty"`
+	// FleetApprovalWipes: a fleet with more wipes than this waits for a second person's approval
+	// before any device starts (FLEET_APPROVAL_WIPES); 0: no fleet does.
+	FleetApprovalWipes int `json:"fleetApprovalWipes,omitempty"`
 }
 
 // Apple's observed budget: Apple publishes none; people who automate it report these.
