@@ -31,6 +31,7 @@ type fleetHarness struct {
 	apple *batchApple
 
 	devicesRunning, maxRunning, devicesStarted int
+	updates                                    int // updates sent, for their IDs (fleet_people_test.go)
 }
 
 func newFleetHarness(t *testing.T) *fleetHarness {
