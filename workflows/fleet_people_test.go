@@ -171,8 +171,8 @@ func TestFleetReportsAStepForManyDevices(t *testing.T) {
 	h.env.RegisterDelayedCallback(func() {
 		tasks = h.progress().Tasks
 		for _, bad := range []FleetStepReport{
-			{Step: procedure.DeleteGreyedOutRecord},                                 // nobody
-			{Step: procedure.ConsoleWipe, By: "lead"},                               // not a multi-select step
+			{Step: procedure.DeleteGreyedOutRecord},                                  // nobody
+			{Step: procedure.ConsoleWipe, By: "lead"},                                // not a multi-select step
 			{Step: procedure.DeleteGreyedOutRecord, By: "lead", Outcome: "exploded"}, // not an outcome of 4-2
 			{Step: procedure.DeleteGreyedOutRecord, By: "lead", Except: []FleetStepException{{Serial: "NOSUCH0001", Outcome: procedure.OutcomeCertificatesRemain}}},
 			{Step: procedure.DeleteGreyedOutRecord, By: "lead", Except: []FleetStepException{{Serial: managed[0], Outcome: procedure.OutcomeCertificatesRemain}}},
@@ -369,4 +369,3 @@ func TestFleetReportKeepsARefusedDeviceWaiting(t *testing.T) {
 		t.Errorf("tasks after the refusal %+v: want %s still waiting", left, serials[1])
 	}
 }
-
