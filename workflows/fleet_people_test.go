@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/offboard/offboard/activities"
 	"github.com/offboard/offboard/internal/contract"
+	"github.com/offboard/offboard/internal/evidence"
 	"github.com/offboard/offboard/internal/procedure"
 )
 
@@ -368,4 +370,20 @@ func TestFleetReportKeepsARefusedDeviceWaiting(t *testing.T) {
 	if len(left) != 1 || !slices.Equal(left[0].Serials, []string{serials[1]}) {
 		t.Errorf("tasks after the refusal %+v: want %s still waiting", left, serials[1])
 	}
+}
+
+// fleetEvidence is testEvidence for a fleet: a fleet's children outlive it (a continue-as-new, a
+// cancellation), so their records may still be written while the test ends, when t.TempDir's
+// cleanup would fail on a file it did not see. The directory is removed best effort.
+func fleetEvidence(t *testing.T) *activities.Evidence {
+	dir, err := os.MkdirTemp("", "offboard-fleet-evidence")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	archive, err := evidence.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &activities.Evidence{Archive: archive}
 }
