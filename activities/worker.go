@@ -28,6 +28,9 @@ type WorkerInfo struct {
 	// operator has turned it off (ACTIVATION_LOCK_HOLD); a device's HoldUnassignUntilUnlocked
 	// does it for one device.
 	ActivationLockHold bool `json:"activationLockHold,omitempty"`
+	// FleetApprovalWipes: a fleet with more wipes than this waits for a second person's approval
+	// before any device starts (FLEET_APPROVAL_WIPES); 0: no fleet does.
+	FleetApprovalWipes int `json:"fleetApprovalWipes,omitempty"`
 }
 
 // Apple's observed budget: Apple publishes none; people who automate it report these.

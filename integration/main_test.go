@@ -74,7 +74,9 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	world, err = stack.Start(stack.Options{TimeScale: 3600, Dir: dir, ReappearAfter: 14 * 24 * time.Hour})
+	world, err = stack.Start(stack.Options{TimeScale: 3600, Dir: dir, ReappearAfter: 14 * 24 * time.Hour,
+		// The other fleets of the suite wipe at most 13 devices; TestFleetOfPeopleInOneGo's 133 wait for a second person.
+		FleetApprovalWipes: 50})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "integration: start simulator:", err)
 		return 1

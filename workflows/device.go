@@ -78,6 +78,7 @@ func newDevice(ctx workflow.Context, in DeviceInput) (*device, error) {
 	w.logger = log.With(workflow.GetLogger(ctx), "serial", serial)
 	w.status = DeviceStatus{Serial: serial, FleetID: in.FleetID, Outcome: OutcomeRunning, WaitingOn: procedure.PartyNone,
 		ConsoleMode: in.ConsoleMode}
+	w.recordFleetApproval()
 	if want := contract.DeviceWorkflowID(serial); w.id != want {
 		return nil, rejected(fmt.Sprintf("device %s: start it with workflow ID %s, the lock that keeps a device from being offboarded twice", serial, want))
 	}
@@ -154,7 +155,7 @@ func (w *device) validateReport(r StepReport) error {
 	case r.Outcome == procedure.ChoiceDeleteAnyway && r.Confirm != "YES":
 		return fmt.Errorf("delete-anyway deletes the managed record of %s, which keeps its MDM profile: confirm with \"YES\" (--confirm YES)", w.status.Serial)
 	}
-	return nil
+	return w.validateFleetRound(r)
 }
 
 // completeStep records the report in the audit and hands it to the waiting step.

@@ -75,6 +75,9 @@ type FleetInput struct {
 	Window      int    `json:"window,omitempty"`
 	ConsoleMode string `json:"consoleMode,omitempty"`
 	RequestedBy string `json:"requestedBy,omitempty"`
+	// StartedBy is the person who starts the fleet (starter fleet start --by): required when the
+	// fleet's wipes need a second person's approval, who must be someone else (fleet_approval.go).
+	StartedBy string `json:"startedBy,omitempty"`
 	// Confirmed records the fleet's typed confirmation (or --yes): every device of the list was
 	// confirmed, wipes included.
 	Confirmed bool   `json:"confirmed"`
@@ -129,6 +132,15 @@ type FleetState struct {
 	// Queue are the devices fetched from the list and not started yet (at most a page), carried
 	// so the next run starts devices at once instead of asking the list first.
 	Queue []FleetDevice `json:"queue,omitempty"`
+	// Waits are the running devices waiting on a person at a step CLOMO PANEL does for many
+	// devices at once, by serial; ReportSeq counts the fleet's reports for them, and Reports
+	// keeps the last of those (fleet_steps.go).
+	Waits     map[string]StepWait `json:"waits,omitempty"`
+	ReportSeq int                 `json:"reportSeq,omitempty"`
+	Reports   []FleetReportEntry  `json:"reports,omitempty"`
+	// Approval is the second person's approval a fleet past the wipe threshold waits for
+	// (fleet_approval.go); nil when it needs none.
+	Approval *FleetApproval `json:"approval,omitempty"`
 }
 
 var fleetIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
@@ -159,8 +171,10 @@ type fleet struct {
 	pendingStarts int
 	startsThisRun int
 	cancelled     bool
+	// reporting holds the steps whose report for many devices is being delivered.
+	reporting map[procedure.StepID]bool
 
-	finished, pages, pause, resume workflow.ReceiveChannel
+	finished, pages, pause, resume, waits workflow.ReceiveChannel
 }
 
 // FleetRetirement is the fleet's workflow.
@@ -186,7 +200,8 @@ func newFleet(ctx workflow.Context, in FleetInput) (*fleet, error) {
 	f := &fleet{in: in, st: in.State, id: in.FleetID, window: in.Window, page: in.PageSize, now: workflow.Now(ctx),
 		logger:   log.With(workflow.GetLogger(ctx), "fleet", in.FleetID),
 		finished: workflow.GetSignalChannel(ctx, signalDeviceFinished), pages: workflow.GetSignalChannel(ctx, signalDevicePage),
-		pause: workflow.GetSignalChannel(ctx, contract.SignalPause), resume: workflow.GetSignalChannel(ctx, contract.SignalResume)}
+		pause: workflow.GetSignalChannel(ctx, contract.SignalPause), resume: workflow.GetSignalChannel(ctx, contract.SignalResume),
+		waits: workflow.GetSignalChannel(ctx, signalStepWait), reporting: map[procedure.StepID]bool{}}
 	if f.window <= 0 {
 		f.window = DefaultFleetWindow
 	}
@@ -203,10 +218,16 @@ func newFleet(ctx workflow.Context, in FleetInput) (*fleet, error) {
 	if f.st.Outcomes == nil {
 		f.st.Outcomes = map[string]int{}
 	}
+	if f.st.Waits == nil {
+		f.st.Waits = map[string]StepWait{}
+	}
 	f.queue, f.st.Queue = f.st.Queue, nil
 	f.st.Runs++
 	if err := workflow.SetQueryHandlerWithOptions(ctx, contract.QueryProgress, func() (FleetProgress, error) { return f.progress(), nil },
 		workflow.QueryHandlerOptions{Description: "counts by state, step and what devices wait on; rate, ETA; the devices that need a person"}); err != nil {
+		return nil, err
+	}
+	if err := f.registerPeople(ctx); err != nil {
 		return nil, err
 	}
 	f.pumps(ctx)
@@ -217,6 +238,7 @@ func newFleet(ctx workflow.Context, in FleetInput) (*fleet, error) {
 func (f *fleet) pumps(ctx workflow.Context) {
 	pump(ctx, f.finished, func() bool { return f.takeFinished(ctx) })
 	pump(ctx, f.pages, func() bool { return takeOne(f.pages, func(p DevicePage) { f.pageArrived(ctx, p) }) })
+	pump(ctx, f.waits, func() bool { return takeOne(f.waits, func(s StepWait) { f.stepWait(ctx, s) }) })
 	pump(ctx, f.pause, func() bool {
 		if !f.pause.ReceiveAsync(nil) {
 			return false
@@ -249,6 +271,12 @@ func (f *fleet) setPaused(ctx workflow.Context, paused bool) {
 
 func (f *fleet) run(ctx workflow.Context) (FleetProgress, error) {
 	if f.st.Runs == 1 && len(f.in.Devices) > 0 {
+		if err := f.awaitApproval(ctx); err != nil {
+			if temporal.IsCanceledError(err) || ctx.Err() != nil {
+				return f.cancel(ctx)
+			}
+			return f.progress(), err
+		}
 		if err := f.startList(ctx); err != nil {
 			return f.progress(), err
 		}
@@ -397,7 +425,7 @@ func (f *fleet) startNext(ctx workflow.Context) {
 	})
 	child := workflow.ExecuteChildWorkflow(cctx, DeviceOffboarding, DeviceInput{
 		Request: d.Request, ConsoleMode: f.in.ConsoleMode, Contact: d.Contact, RequestedBy: f.in.RequestedBy,
-		Confirmed: f.in.Confirmed, FleetID: f.id, Timing: f.in.Timing,
+		Confirmed: f.in.Confirmed, FleetID: f.id, Timing: f.in.Timing, FleetApproval: f.approvalEntry(),
 	})
 	f.pendingStarts++
 	workflow.Go(ctx, func(ctx workflow.Context) {
@@ -436,6 +464,7 @@ func (f *fleet) deviceFinished(ctx workflow.Context, r DeviceResult) {
 		return // told already (by signal and by completion), or not this fleet's
 	}
 	delete(f.st.Running, r.Serial)
+	delete(f.st.Waits, r.Serial)
 	path := r.Path
 	if path == "" {
 		path = run.Path
@@ -467,6 +496,8 @@ func (f *fleet) record(n FleetNote, took time.Duration) {
 func (f *fleet) drain(ctx workflow.Context) {
 	for f.takeFinished(ctx) {
 	}
+	for takeOne(f.waits, func(s StepWait) { f.stepWait(ctx, s) }) {
+	}
 	for f.pause.ReceiveAsync(nil) {
 		f.st.Paused = true
 	}
@@ -481,7 +512,7 @@ func (f *fleet) drain(ctx workflow.Context) {
 // continueAsNew waits until every start has been answered, takes in the signals already received,
 // and carries the state (no device list) into a new run.
 func (f *fleet) continueAsNew(ctx workflow.Context) (FleetProgress, error) {
-	if err := workflow.Await(ctx, func() bool { return f.pendingStarts == 0 }); err != nil {
+	if err := workflow.Await(ctx, func() bool { return f.pendingStarts == 0 && len(f.reporting) == 0 }); err != nil {
 		return f.cancel(ctx)
 	}
 	f.drain(ctx)
@@ -494,6 +525,10 @@ func (f *fleet) continueAsNew(ctx workflow.Context) (FleetProgress, error) {
 
 // complete ends the fleet once every device has its outcome.
 func (f *fleet) complete(ctx workflow.Context) (FleetProgress, error) {
+	// A report being delivered ends first: its answer goes to the person who sent it.
+	if err := workflow.Await(ctx, func() bool { return len(f.reporting) == 0 }); err != nil {
+		return f.cancel(ctx)
+	}
 	f.drain(ctx)
 	f.closeList(ctx)
 	f.publish(ctx)

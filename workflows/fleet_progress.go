@@ -47,6 +47,15 @@ type FleetProgress struct {
 	// OnCancel says what cancelling the fleet does to its running devices.
 	OnCancel string `json:"onCancel"`
 	Error    string `json:"error,omitempty"`
+	// WaitingOn is "approval" while the fleet waits for a second person (Approval says who
+	// started it and how many wipes; then who approved, and when).
+	WaitingOn string         `json:"waitingOn,omitempty"`
+	Approval  *FleetApproval `json:"approval,omitempty"`
+	// Tasks are the steps many devices wait at for one person (CLOMO PANEL's multi-select):
+	// the serials, the instruction and the command that reports them all; Reports the fleet's
+	// last reports of such steps (fleet_steps.go).
+	Tasks   []FleetTask        `json:"tasks,omitempty"`
+	Reports []FleetReportEntry `json:"reports,omitempty"`
 }
 
 func (f *fleet) progress() FleetProgress {
@@ -58,8 +67,14 @@ func (f *fleet) progress() FleetProgress {
 		p.State = FleetCancelled
 	case f.done():
 		p.State = FleetFinished
+	case st.Approval.waiting():
+		p.State, p.WaitingOn = FleetStateAwaitingApproval, string(contract.WaitingOnApproval)
 	case st.Paused:
 		p.State = FleetPaused
+	}
+	p.Approval, p.Reports = st.Approval, st.Reports
+	if len(st.Waits) > 0 {
+		p.Tasks = f.tasks()
 	}
 	for _, k := range sortedKeys(st.Outcomes) {
 		p.ByState[k] = st.Outcomes[k]
@@ -188,6 +203,13 @@ func (f *fleet) publish(ctx workflow.Context) {
 	b.WriteString("| state | devices |\n|---|---|\n")
 	for _, k := range sortedKeys(p.ByState) {
 		printf("| %s | %d |\n", k, p.ByState[k])
+	}
+	if a := p.Approval; a.waiting() {
+		printf("\n**Waiting for approval:** %d wipes, more than %d; started by %s. A second person approves with `starter fleet approve %s --by <name>`\n",
+			a.Wipes, a.Threshold, a.StartedBy, p.FleetID)
+	}
+	for _, t := range p.Tasks {
+		printf("\n**%d devices wait at `%s`** (%s): `%s`\n", len(t.Serials), t.Step, t.Section, t.Report)
 	}
 	if len(p.NeedPerson) > 0 {
 		printf("\n%d devices need a person: `starter fleet watch %s`\n", len(p.NeedPerson), p.FleetID)

@@ -31,6 +31,7 @@ type fleetHarness struct {
 	apple *batchApple
 
 	devicesRunning, maxRunning, devicesStarted int
+	updates                                    int // updates sent, for their IDs (fleet_people_test.go)
 }
 
 func newFleetHarness(t *testing.T) *fleetHarness {
@@ -49,7 +50,7 @@ func newFleetHarnessWith(t *testing.T, coordinated bool, info activities.WorkerI
 	h.env.RegisterActivity(&activities.Console{API: h.world})
 	h.env.RegisterActivity(&activities.Apple{API: h.apple, ServerID: fakeServer, HoldCap: time.Millisecond})
 	h.env.RegisterActivity(&activities.Notify{Notifier: h.world})
-	h.env.RegisterActivity(testEvidence(t))
+	h.env.RegisterActivity(fleetEvidence(t))
 	info.ConsoleMode, info.AppleConfigured, info.AppleServerID = contract.ModeAutomated, true, fakeServer
 	h.env.RegisterActivity(&activities.Worker{Info: info})
 	h.env.RegisterActivity(&activities.Fleet{}) // no client: the census is off unless a test mocks it

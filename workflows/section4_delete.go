@@ -101,7 +101,7 @@ func (w *device) deleteRecord(ctx workflow.Context, id procedure.StepID) (ending
 func (w *device) issueDelete(ctx workflow.Context, id procedure.StepID) (string, error) {
 	outcomes := procedure.Outcomes(id)
 	if w.operatorMode() {
-		r, err := w.askPerson(ctx, id, procedure.PartyOperator, "delete the record in CLOMO PANEL and report what it showed", w.instruction(id), outcomes)
+		r, err := w.askOperatorDelete(ctx, id, outcomes)
 		return r.Outcome, err
 	}
 	serial := w.status.Serial

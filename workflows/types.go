@@ -23,6 +23,9 @@ type DeviceInput struct {
 	// on until an operator has turned it off in Apple Business Manager and Apple reports it off
 	// (activation_lock.go). The worker's ACTIVATION_LOCK_HOLD turns it on for every device.
 	HoldUnassignUntilUnlocked bool `json:"holdUnassignUntilUnlocked,omitempty"`
+	// FleetApproval is the second person's approval of the device's fleet (fleet_approval.go), for
+	// the device's audit and retirement record; nil when the fleet needed none.
+	FleetApproval *AuditEntry `json:"fleetApproval,omitempty"`
 }
 
 // Timing holds the waits of a device. Zero fields take the defaults of DefaultTiming; a demo or a
@@ -153,6 +156,10 @@ type StepReport struct {
 	Note    string           `json:"note,omitempty"`
 	// Confirm carries the typed "YES" that delete-anyway needs, as CLOMO PANEL asks for it.
 	Confirm string `json:"confirm,omitempty"`
+	// Round is set by a fleet's report for many devices (fleet_steps.go): 1 + the reports the
+	// device had for the step when it told the fleet it waits there. The device refuses it once it
+	// has left that wait, even if it waits at the same step again.
+	Round int `json:"round,omitempty"`
 }
 
 // DeviceEvent is the argument of the device-event signal.

@@ -180,6 +180,9 @@ type Worker struct {
 	PollerAutoscaling bool `envconfig:"WORKER_POLLER_AUTOSCALING" default:"false"`
 	// MetricsAddr is where the worker serves Prometheus metrics (host:port, /metrics); empty: off.
 	MetricsAddr string `envconfig:"WORKER_METRICS_ADDR"`
+	// FleetApprovalWipes: a fleet with more wipes than this waits for a second person's approval
+	// before any device starts; 0 turns the approval off.
+	FleetApprovalWipes int `envconfig:"FLEET_APPROVAL_WIPES" default:"100"`
 }
 
 // LoadTemporal reads and checks the Temporal connection only (for the starter and tools), with
@@ -357,6 +360,7 @@ func (w Worker) validate() error {
 		positive("WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", float64(w.MaxConcurrentWorkflowTasks)),
 		atLeast("WORKER_WORKFLOW_TASK_POLLERS", w.WorkflowTaskPollers, 2),
 		positive("WORKER_ACTIVITY_TASK_POLLERS", float64(w.ActivityTaskPollers)),
+		atLeast("FLEET_APPROVAL_WIPES", w.FleetApprovalWipes, 0),
 	)
 	errs = append(errs, checkListen("WORKER_METRICS_ADDR", w.MetricsAddr))
 	if missing := w.Apple.missing(); len(missing) > 0 && len(missing) < 4 {

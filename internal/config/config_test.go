@@ -38,6 +38,7 @@ func TestLoadWorkerDefaults(t *testing.T) {
 		LogFormat:                  "console",
 		MaxConcurrentActivities:    200,
 		MaxConcurrentWorkflowTasks: 100, WorkflowTaskPollers: 2, ActivityTaskPollers: 2,
+		FleetApprovalWipes: 100,
 	}
 	if !reflect.DeepEqual(w, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", w, want)

@@ -61,10 +61,13 @@ const ConfirmYES = `「YES」と入力 (type "YES")`
 
 // Instruction is what a person does for one step.
 type Instruction struct {
-	Step     StepID
-	Section  string // the vendor page's section, e.g. "4-2"
-	Title    Label  // the vendor page's heading for the step
-	Serial   string // the device, as shown in CLOMO PANEL
+	Step    StepID
+	Section string // the vendor page's section, e.g. "4-2"
+	Title   Label  // the vendor page's heading for the step
+	Serial  string // the device, as shown in CLOMO PANEL
+	// Serials are the devices of a task for many devices at once (GroupInstructionFor); Serial is
+	// then empty.
+	Serials  []string
 	Audience string // AudienceOperator or AudienceUser
 	Where    string // WhereConsole, WhereApple or WhereDevice
 	Steps    []Label
@@ -493,20 +496,22 @@ func normLang(lang string) string {
 // words of the rendered texts, by language.
 var words = map[string]map[string]string{
 	"ja": {
-		"device": "デバイス", "who": "担当", "where": "場所", "expect": "確認", "caution": "注意",
+		"device": "デバイス", "devices": "デバイス", "who": "担当", "where": "場所", "expect": "確認", "caution": "注意",
 		AudienceOperator: "管理者", AudienceUser: "デバイスの利用者",
 		WhereConsole: WhereConsole, WhereApple: WhereApple, WhereDevice: "デバイス本体(設定アプリ)",
-		"report":  "完了したら「" + OutcomeDone + "」を報告してください。次の表示が出た場合は、その内容を報告してください:",
-		"done":    "完了したら「" + OutcomeDone + "」を報告してください。",
-		"offpage": "※ この手順の表示名の一部はベンダーのページにないものです。iOS やコンソールのバージョンにより異なる場合があります。",
+		"report":       "完了したら「" + OutcomeDone + "」を報告してください。次の表示が出た場合は、その内容を報告してください:",
+		"done":         "完了したら「" + OutcomeDone + "」を報告してください。",
+		"offpage":      "※ この手順の表示名の一部はベンダーのページにないものです。iOS やコンソールのバージョンにより異なる場合があります。",
+		"report-group": "完了したら、すべてのデバイスについて一度に「" + OutcomeDone + "」を報告してください。次の表示が出たデバイスは、例外としてその内容とともに指定してください:",
 	},
 	"en": {
-		"device": "Device", "who": "Who", "where": "Where", "expect": "Expect", "caution": "Caution",
+		"device": "Device", "devices": "Devices", "who": "Who", "where": "Where", "expect": "Expect", "caution": "Caution",
 		AudienceOperator: "operator", AudienceUser: "the device's user",
 		WhereConsole: WhereConsole, WhereApple: WhereApple, WhereDevice: "the device (Settings)",
-		"report":  "When finished, report \"" + OutcomeDone + "\". If the console shows one of these instead, report it:",
-		"done":    "When finished, report \"" + OutcomeDone + "\".",
-		"offpage": "Note: some labels of these steps are not from the vendor page and may differ between iOS or console versions.",
+		"report":       "When finished, report \"" + OutcomeDone + "\". If the console shows one of these instead, report it:",
+		"done":         "When finished, report \"" + OutcomeDone + "\".",
+		"offpage":      "Note: some labels of these steps are not from the vendor page and may differ between iOS or console versions.",
+		"report-group": "When finished, report \"" + OutcomeDone + "\" once for all of them; name as exceptions the devices for which the console showed one of these instead:",
 	},
 }
 
@@ -523,12 +528,15 @@ func word(lang, key string) string {
 
 // reportLines are the lines that tell an operator what to report; users report nothing (their
 // device checking in is the report).
-func (i Instruction) reportLines(lang string, md bool) (string, []string) {
+func (i Instruction) reportLines(lang string, md bool) (head string, _ []string) {
 	if i.Audience != AudienceOperator {
 		return "", nil
 	}
 	if len(i.Outcomes) == 0 {
 		return word(lang, "done"), nil
+	}
+	if len(i.Serials) > 0 {
+		head = word(lang, "report-group")
 	}
 	var lines []string
 	for _, o := range i.Outcomes {
@@ -539,7 +547,10 @@ func (i Instruction) reportLines(lang string, md bool) (string, []string) {
 		}
 		lines = append(lines, name+": "+phrase(l, lang, md))
 	}
-	return word(lang, "report"), lines
+	if head == "" {
+		head = word(lang, "report")
+	}
+	return head, lines
 }
 
 // Text renders the instruction as numbered, readable text for the CLI, notifications and the Web UI:
@@ -553,6 +564,9 @@ func (i Instruction) Text(lang string) string {
 	printf("%s (%s)\n", title, i.Section)
 	if i.Serial != "" {
 		printf("%s: %s\n", word(lang, "device"), i.Serial)
+	}
+	if len(i.Serials) > 0 {
+		printf("%s (%d): %s\n", word(lang, "devices"), len(i.Serials), i.serialList(false))
 	}
 	printf("%s: %s — %s: %s\n\n", word(lang, "who"), word(lang, i.Audience), word(lang, "where"), word(lang, i.Where))
 	for n, l := range i.Steps {
@@ -588,6 +602,9 @@ func (i Instruction) Markdown() string {
 	if i.Serial != "" {
 		printf(" · %s `%s`", word(lang, "device"), strings.ReplaceAll(i.Serial, "`", "'"))
 	}
+	if len(i.Serials) > 0 {
+		printf(" · %d %s", len(i.Serials), word(lang, "devices"))
+	}
 	printf("\n\n%s: %s — %s: **%s**\n\n", word(lang, "who"), mdEscape(word(lang, i.Audience)), word(lang, "where"), mdEscape(word(lang, i.Where)))
 	for n, l := range i.Steps {
 		printf("%d. %s\n", n+1, i.step(l, lang, true))
@@ -609,6 +626,9 @@ func (i Instruction) Markdown() string {
 		for _, l := range lines {
 			printf("- %s\n", l)
 		}
+	}
+	if len(i.Serials) > 0 {
+		printf("\n**%s (%d):** %s\n", word(lang, "devices"), len(i.Serials), i.serialList(true))
 	}
 	if i.anyOffPage() {
 		printf("\n_%s_\n", mdEscape(word(lang, "offpage")))

@@ -44,6 +44,8 @@ type Options struct {
 	// observed 20 and 10). The simulator enforces it; the workers' Apple coordinator keeps the
 	// same numbers over the same simulated minute and hour (APPLE_BUDGET_TIME_SCALE).
 	AppleGetPerMinute, ApplePostPerHour int
+	// FleetApprovalWipes: a fleet with more wipes waits for a second person (0: none does).
+	FleetApprovalWipes int
 }
 
 // Stack is a running simulator, and workers once started.
@@ -114,6 +116,7 @@ func Start(opts Options) (*Stack, error) {
 		WorkflowTaskPollers:        max(opts.WorkflowTaskPollers, 2),
 		ActivityTaskPollers:        max(opts.ActivityTaskPollers, 2),
 		PollerAutoscaling:          opts.PollerAutoscaling,
+		FleetApprovalWipes:         opts.FleetApprovalWipes,
 	}
 	return s, nil
 }

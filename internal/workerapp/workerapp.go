@@ -49,7 +49,7 @@ func NewActivities(cfg config.Worker, logger *zap.Logger) (Activities, error) {
 		Worker: &activities.Worker{Info: activities.WorkerInfo{ConsoleMode: cfg.Console.Mode, AppleConfigured: cfg.Apple.Configured(),
 			AppleServerID: cfg.Apple.ServerID, AppleOrg: cfg.Apple.ClientID,
 			AppleGetPerMinute: cfg.Apple.GetPerMinute, ApplePostPerHour: cfg.Apple.PostPerHour, AppleBudgetTimeScale: cfg.Apple.BudgetTimeScale,
-			ActivationLockHold: cfg.Apple.ActivationLockHold}},
+			ActivationLockHold: cfg.Apple.ActivationLockHold, FleetApprovalWipes: cfg.FleetApprovalWipes}},
 	}
 	if cfg.Console.URL != "" {
 		c, err := console.New(console.Config{BaseURL: cfg.Console.URL, Token: cfg.Console.Token, HTTPClient: httpClient, UserAgent: "offboard-worker"})
