@@ -264,13 +264,76 @@ func TestRegisterBuildsUnderTheParent(t *testing.T) {
 	defer func() { commands = saved }()
 	ran := ""
 	register("fleet", func(*cli) *cobra.Command {
-		return &cobra.Command{Use: "approve <fleet-id>", Args: cobra.ExactArgs(1), RunE: func(_ *cobra.Command, args []string) error {
+		return &cobra.Command{Use: "rehearse <fleet-id>", Args: cobra.ExactArgs(1), RunE: func(_ *cobra.Command, args []string) error {
 			ran = args[0]
 			return nil
 		}}
 	})
 	c, _, _ := testCLI("")
-	if err := c.run(context.Background(), []string{"fleet", "approve", "mar-2026"}); err != nil || ran != "mar-2026" {
+	if err := c.run(context.Background(), []string{"fleet", "rehearse", "mar-2026"}); err != nil || ran != "mar-2026" {
 		t.Errorf("%v, ran %q", err, ran)
+	}
+}
+
+// --except SERIAL=OUTCOME and --except-note SERIAL=NOTE become the exceptions; malformed ones and
+// a note for no exception are refused before anything is dialled.
+func TestFleetCompleteExceptions(t *testing.T) {
+	got, err := fleetExceptions([]string{"f2lxk0a1hg7j=certificates-remain", "B2=work-smart"}, []string{"F2LXK0A1HG7J=two profiles left"})
+	if err != nil || len(got) != 2 || got[0].Serial != "F2LXK0A1HG7J" || got[0].Outcome != "certificates-remain" || got[0].Note != "two profiles left" || got[1].Note != "" {
+		t.Fatalf("%+v %v", got, err)
+	}
+	for _, bad := range [][2][]string{{{"F2LXK0A1HG7J"}, nil}, {{"=done"}, nil}, {{"A1=done"}, {"B9=a note"}}} {
+		if _, err := fleetExceptions(bad[0], bad[1]); err == nil {
+			t.Errorf("%v %v: accepted", bad[0], bad[1])
+		}
+	}
+	c, _, _ := testCLI("")
+	if err := c.run(context.Background(), []string{"fleet", "complete", "mar-2026", "delete-greyed-out-record", "--except", "nope"}); err == nil || !strings.Contains(err.Error(), "SERIAL=OUTCOME") {
+		t.Errorf("a malformed --except: %v", err)
+	}
+	if err := c.run(context.Background(), []string{"fleet", "approve", "mar-2026"}); err == nil || !strings.Contains(err.Error(), "--by") {
+		t.Errorf("approve without --by: %v", err)
+	}
+}
+
+// The inbox shows a fleet's task for many devices once, with its one report, and leaves its
+// devices out of the per-device lines; a device of no task is still listed; a fleet waiting for
+// approval is an item that names the command.
+func TestInboxGroupsAFleetsTask(t *testing.T) {
+	device := func(serial string) *workflowpb.WorkflowExecutionInfo {
+		return &workflowpb.WorkflowExecutionInfo{Status: enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING,
+			SearchAttributes: &commonpb.SearchAttributes{IndexedFields: map[string]*commonpb.Payload{
+				contract.SADeviceSerial: keyword(t, serial), contract.SAWaitingOn: keyword(t, "operator")}}}
+	}
+	tc := mocks.NewClient(t)
+	tc.On("ListWorkflow", mock.Anything, mock.MatchedBy(func(r *workflowservice.ListWorkflowExecutionsRequest) bool {
+		return strings.Contains(r.Query, contract.DeviceWorkflowType)
+	})).Return(&workflowservice.ListWorkflowExecutionsResponse{Executions: []*workflowpb.WorkflowExecutionInfo{device("G1"), device("G2"), device("LONE1")}}, nil)
+	tc.On("ListWorkflow", mock.Anything, mock.MatchedBy(func(r *workflowservice.ListWorkflowExecutionsRequest) bool {
+		return strings.Contains(r.Query, contract.FleetWorkflowType)
+	})).Return(&workflowservice.ListWorkflowExecutionsResponse{Executions: []*workflowpb.WorkflowExecutionInfo{
+		{Execution: &commonpb.WorkflowExecution{WorkflowId: contract.FleetWorkflowID("mar")}},
+		{Execution: &commonpb.WorkflowExecution{WorkflowId: contract.FleetWorkflowID("apr")}}}}, nil)
+	tc.On("QueryWorkflow", mock.Anything, contract.FleetWorkflowID("mar"), "", contract.QueryProgress).Return(encoded{workflows.FleetProgress{FleetID: "mar",
+		Tasks: []workflows.FleetTask{{Step: "delete-greyed-out-record", Section: "4-2", Title: "delete the greyed-out records", Serials: []string{"G1", "G2"},
+			Outcomes: []string{"done", "certificates-remain"}, Report: "starter fleet complete mar delete-greyed-out-record --by <you>"}}}}, nil)
+	tc.On("QueryWorkflow", mock.Anything, contract.FleetWorkflowID("apr"), "", contract.QueryProgress).Return(encoded{workflows.FleetProgress{FleetID: "apr",
+		WaitingOn: string(contract.WaitingOnApproval), Approval: &workflows.FleetApproval{Wipes: 200, Threshold: 100, StartedBy: "sato"}}}, nil)
+	lone := workflows.DeviceStatus{Serial: "LONE1", Current: "console-wipe", WaitingOn: "operator", Choices: []string{"done"}}
+	tc.On("QueryWorkflow", mock.Anything, contract.DeviceWorkflowID("LONE1"), "", contract.QueryStatus).Return(encoded{lone}, nil)
+	tc.On("Close").Return()
+	c, out, _ := mockCLI(t, tc)
+	if err := c.run(context.Background(), []string{"inbox"}); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	for _, want := range []string{"● FLEET mar  delete-greyed-out-record  2 devices", "devices: G1 G2", "→ starter fleet complete mar delete-greyed-out-record",
+		"● FLEET apr  waits for approval", "200 wipes", "→ starter fleet approve apr --by <name>", "● LONE1  console-wipe"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("inbox lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "● G1") || strings.Contains(text, "● G2") {
+		t.Errorf("a device of the fleet's task is listed on its own too:\n%s", text)
 	}
 }

@@ -42,7 +42,7 @@ after its ID is typed. Nothing starts while a row is bad, unless --skip-invalid.
 	fs.BoolVar(&skip, "skip-invalid", false, "start the valid rows and list the bad ones (default: nothing starts while a row is bad)")
 	fs.BoolVar(&yes, "yes", false, "confirm every row, wipes included, without typing (for pipelines)")
 	fs.StringVar(&mode, "mode", "", "console mode for every device: automated | operator (default: the worker's CONSOLE_MODE)")
-	fs.StringVar(&by, "requested-by", envOr("USER", "starter"), "who asks (an HR ticket, your name)")
+	fs.StringVar(&by, "requested-by", envOr("USER", "starter"), "who asks (an HR ticket, your name); a fleet past FLEET_APPROVAL_WIPES then needs another person's fleet approve")
 	fs.BoolVar(&dryRun, "dry-run", false, "validate and print the summary; start nothing")
 	t.register(fs)
 	_ = cmd.MarkFlagFilename("file", "csv", "json")
@@ -84,7 +84,7 @@ after its ID is typed. Nothing starts while a row is bad, unless --skip-invalid.
 		if err != nil {
 			return err
 		}
-		in := workflows.FleetInput{FleetID: id, Window: window, ConsoleMode: mode, RequestedBy: by, Confirmed: true, Timing: timing}
+		in := workflows.FleetInput{FleetID: id, Window: window, ConsoleMode: mode, RequestedBy: by, StartedBy: by, Confirmed: true, Timing: timing}
 		for _, d := range f.Devices {
 			in.Devices = append(in.Devices, workflows.FleetDevice{Request: d.Request, Contact: d.Contact, Line: d.Line})
 		}

@@ -19,8 +19,10 @@ func inboxCmd(c *cli) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "inbox",
 		Short: "devices that wait on a person, oldest first, with what to do",
-		Long: `List every device that waits on a person: an operator, CLOMO support, or the device's user once
-reminded. Oldest first, each with what to do and the command that reports it.`,
+		Long: `List every device that waits on a person: an operator, CLOMO support, a second person's
+approval, or the device's user once reminded. A fleet's devices waiting at the same delete are one
+task with one report (starter fleet complete), and a fleet waiting for approval is one item.
+Oldest first, each with what to do and the command that reports it.`,
 		Args: cobra.NoArgs,
 	}
 	out := addOutput(cmd, jsonCompact)
@@ -31,13 +33,22 @@ reminded. Oldest first, each with what to do and the command that reports it.`,
 			return err
 		}
 		defer tc.Close()
-		query := deviceQuery(false, nil) + " AND WaitingOn IN ('operator', 'vendor-support', 'device')"
+		query := deviceQuery(false, nil) + " AND WaitingOn IN ('operator', 'vendor-support', 'approval', 'device')"
 		rows, err := listDevices(ctx, tc, query)
 		if err != nil {
 			return err
 		}
-		items := []inboxItem{}
+		items, grouped, err := fleetInboxItems(ctx, tc, func(err error) { fmt.Fprintf(c.stderr, "inbox: %v\n", err) })
+		if err != nil {
+			return err
+		}
+		if items == nil {
+			items = []inboxItem{}
+		}
 		for _, r := range rows {
+			if grouped[r.Serial] {
+				continue // in its fleet's task: one report for all of them
+			}
 			st, err := queryStatus(ctx, tc, r.Serial)
 			if err != nil {
 				fmt.Fprintf(c.stderr, "inbox: %v\n", err)
@@ -64,6 +75,10 @@ func printInbox(c *cli, items []inboxItem) {
 		return
 	}
 	for _, it := range items {
+		if it.Fleet != "" {
+			printFleetInboxItem(c, it)
+			continue
+		}
 		fmt.Fprintf(c.stdout, "● %s  %s  waiting on %s since %s\n  %s\n", it.Serial, it.Step, it.WaitingOn, sinceOf(it).Local().Format(time.DateTime), it.Why)
 		if it.Instruction != "" {
 			fmt.Fprintf(c.stdout, "%s\n", indent(plainText(it.Instruction), "    "))
@@ -73,4 +88,23 @@ func printInbox(c *cli, items []inboxItem) {
 		}
 		fmt.Fprintln(c.stdout)
 	}
+}
+
+// printFleetInboxItem prints a fleet's task for many devices, or its wait for approval.
+func printFleetInboxItem(c *cli, it inboxItem) {
+	what := "waits for approval"
+	if it.Step != "" {
+		what = fmt.Sprintf("%s  %d devices", it.Step, len(it.Serials))
+	}
+	fmt.Fprintf(c.stdout, "● FLEET %s  %s  waiting on %s since %s\n  %s\n", it.Fleet, what, it.WaitingOn, sinceOf(it).Local().Format(time.DateTime), it.Why)
+	if len(it.Serials) > 0 {
+		fmt.Fprintf(c.stdout, "  devices: %s\n", strings.Join(it.Serials, " "))
+	}
+	if it.Instruction != "" {
+		fmt.Fprintf(c.stdout, "%s\n", indent(plainText(it.Instruction), "    "))
+	}
+	if it.Report != "" {
+		fmt.Fprintf(c.stdout, "  → %s\n", it.Report)
+	}
+	fmt.Fprintln(c.stdout)
 }

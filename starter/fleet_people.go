@@ -13,7 +13,7 @@ import (
 	"github.com/offboard/offboard/workflows"
 )
 
-// The fleet's people commands, for the lead to wire into the CLI (no flag parsing here):
+// The fleet's people commands (cmd_fleet_complete.go, cmd_fleet_approve.go parse their flags):
 //
 //	starter fleet complete <fleet-id> <step> --by <who> [--note ...] [--except SERIAL --outcome O [--note ...]]...
 //	starter fleet approve  <fleet-id> --by <who> [--note ...]

@@ -69,6 +69,52 @@ type inboxItem struct {
 	Why         string           `json:"why"`
 	Instruction string           `json:"instruction,omitempty"`
 	Choices     []string         `json:"choices,omitempty"`
+	// Fleet names the fleet of a task for many devices (Serials, one report: Report) or of a
+	// fleet that waits for a second person's approval; Serial is then "".
+	Fleet   string   `json:"fleet,omitempty"`
+	Serials []string `json:"serials,omitempty"`
+	Report  string   `json:"report,omitempty"`
+}
+
+// fleetInboxItems reads every running fleet's progress: a fleet that waits for approval is one
+// item, and so is each task many of its devices wait at (CLOMO PANEL's multi-select). grouped
+// holds the serials those tasks cover, so their devices are not listed once more on their own.
+func fleetInboxItems(ctx context.Context, tc client.Client, warn func(error)) (items []inboxItem, grouped map[string]bool, err error) {
+	grouped = map[string]bool{}
+	query := fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running'", contract.FleetWorkflowType)
+	var token []byte
+	for {
+		resp, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token, PageSize: 1000})
+		if err != nil {
+			return nil, nil, fmt.Errorf("list fleets (%s): %w", query, err)
+		}
+		for _, e := range resp.GetExecutions() {
+			id := strings.TrimPrefix(e.GetExecution().GetWorkflowId(), "fleet-")
+			p, err := queryFleet(ctx, tc, id)
+			if err != nil {
+				warn(err)
+				continue
+			}
+			if a := p.Approval; a != nil && a.ApprovedBy == "" && p.WaitingOn == string(contract.WaitingOnApproval) {
+				since := e.GetStartTime().AsTime()
+				items = append(items, inboxItem{Fleet: id, WaitingOn: contract.WaitingOnApproval, Since: &since,
+					Why:    fmt.Sprintf("%d wipes, past the threshold of %d: a second person (not %s) approves before any device starts", a.Wipes, a.Threshold, a.StartedBy),
+					Report: fmt.Sprintf("starter fleet approve %s --by <name>", id)})
+			}
+			for _, t := range p.Tasks {
+				since := t.Since
+				items = append(items, inboxItem{Fleet: id, Step: t.Step, WaitingOn: contract.WaitingOnOperator, Since: &since,
+					Why: fmt.Sprintf("%s (%s) for %d devices at once", t.Title, t.Section, len(t.Serials)), Instruction: t.Instruction,
+					Choices: t.Outcomes, Serials: t.Serials, Report: t.Report})
+				for _, s := range t.Serials {
+					grouped[s] = true
+				}
+			}
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			return items, grouped, nil
+		}
+	}
 }
 
 func userReminded(st workflows.DeviceStatus) bool {
