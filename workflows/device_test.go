@@ -61,6 +61,7 @@ func withCoordinator(env *testsuite.TestWorkflowEnvironment) {
 	env.RegisterActivity(&activities.Signals{})
 	env.OnSignalExternalWorkflow(mock.Anything, CoordinatorWorkflowID("", fakeServer), "", signalAppleRequest, mock.Anything).
 		Return(errors.New("unknown external workflow execution"))
+	withDestructionBudget(env)
 }
 
 func (h *harness) run(req procedure.Request, mutate ...func(*DeviceInput)) (DeviceResult, error) {

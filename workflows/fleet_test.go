@@ -60,6 +60,7 @@ func newFleetHarnessWith(t *testing.T, coordinated bool, info activities.WorkerI
 	// run yet fails, as the server's would, and the device starts the batcher.
 	h.env.OnSignalExternalWorkflow(mock.Anything, BatcherWorkflowID, "", signalUnassignRequest, mock.Anything).
 		Return(errors.New("unknown external workflow execution"))
+	withDestructionBudget(h.env)
 	if coordinated {
 		h.env.RegisterWorkflow(AppleCoordinator)
 		h.env.OnSignalExternalWorkflow(mock.Anything, CoordinatorWorkflowID("", fakeServer), "", signalAppleRequest, mock.Anything).

@@ -137,6 +137,9 @@ type DeviceStatus struct {
 	// its final status and the device's line of its log.
 	AppleActivity *AppleAnswer `json:"appleActivity,omitempty"`
 	Error         string       `json:"error,omitempty"`
+	// Destruction is what the destruction budget decided for each destructive command, and who
+	// approved the ones it held (approval.go).
+	Destruction []DestructiveGrant `json:"destruction,omitempty"`
 }
 
 // StepReport is the argument of the complete-step update.
