@@ -82,10 +82,16 @@ func (w *device) allowDestruction(ctx workflow.Context, id procedure.StepID) err
 		"The person who started the device cannot approve it.", w.status.Serial, contract.UpdateApprove, w.status.Serial)
 	w.note(id, "held: "+why)
 	w.waiting(ctx, id, procedure.PartyApproval, why, instruction, nil)
-	w.tellOperator(ctx, id, procedure.PartyApproval, why, instruction, 0)
 	g := w.grantOf(key)
-	if err := workflow.Await(ctx, func() bool { return w.status.Destruction[g].ApprovedBy != "" }); err != nil {
-		return err
+	for n := 0; ; n++ { // reminded every OperatorReminder, as a person who owes a step is
+		w.tellOperator(ctx, id, procedure.PartyApproval, why, instruction, n)
+		ok, err := workflow.AwaitWithTimeout(ctx, w.timing.OperatorReminder, func() bool { return w.status.Destruction[g].ApprovedBy != "" })
+		if err != nil {
+			return err
+		}
+		if ok {
+			break
+		}
 	}
 	w.note(id, "approved by "+w.status.Destruction[g].ApprovedBy)
 	return nil

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"github.com/offboard/offboard/activities"
 	"github.com/offboard/offboard/internal/console"
 	"github.com/offboard/offboard/internal/contract"
+	"github.com/offboard/offboard/internal/oracletest"
 	"github.com/offboard/offboard/internal/procedure"
 )
 
@@ -251,5 +253,77 @@ func TestFiftyFirstDestructiveCommandWaitsForApproval(t *testing.T) {
 	if len(rec.Approvals) != 1 || rec.Approvals[0].By != "bob" || rec.Approvals[0].Step != string(procedure.DeleteGreyedOutRecord) ||
 		rec.Approvals[0].Note != "HR ticket 4711 checked" || rec.Approvals[0].Time.Before(rec.Approvals[0].HeldAt) {
 		t.Errorf("record's approvals %+v, want bob's approval of delete-greyed-out-record", rec.Approvals)
+	}
+}
+
+// The holder's rule, at a budget of 2 in 10 minutes: a command asked again (its device's answer
+// was late) gets its first answer and takes no second slot; past the budget a command is held;
+// once the oldest grant is 10 minutes old the window has room again, and a held command stays
+// held (only a person releases it).
+func TestDestructionBudgetWindowAndRepeats(t *testing.T) {
+	h, _ := newBudgetHarness(t, contract.ModeAutomated, activities.WorkerInfo{DestructiveBudget: 2, DestructiveBudgetWindow: 10 * time.Minute})
+	asks := []budgetAsk{
+		{Key: "a"}, {Key: "a"}, {Key: "b", After: time.Minute}, {Key: "c"}, {Key: "c", After: time.Minute},
+		{Key: "d", After: 7 * time.Minute},  // 9m after a: the window still holds a and b
+		{Key: "e", After: 90 * time.Second}, // 10m30s after a: a has left the window
+		{Key: "c"},                          // held, and asked again: still held
+		{Key: "f"},                          // b is still in the window, with e
+	}
+	h.env.ExecuteWorkflow(budgetScenario, asks, []DeviceInput(nil))
+	var res scenarioResult
+	if err := h.env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{DestructGranted, DestructGranted, DestructGranted, DestructHeld, DestructHeld, DestructHeld, DestructGranted, DestructHeld, DestructHeld}
+	if !slices.Equal(res.Outcomes, want) {
+		t.Errorf("answers %v\nwant    %v", res.Outcomes, want)
+	}
+}
+
+// Operator mode: the budget applies before the person is told to delete the record in CLOMO
+// PANEL. The device waits on approval, with no instruction to delete; once approved, the person is
+// asked.
+func TestOperatorModeDeleteIsHeldBeforeThePersonIsTold(t *testing.T) {
+	h, _ := newBudgetHarness(t, contract.ModeOperator, activities.WorkerInfo{DestructiveBudget: 1, DestructiveBudgetWindow: 24 * time.Hour})
+	const serial = "BUDGETOP01"
+	h.world.add(serial, "manual")
+	id := contract.DeviceWorkflowID(serial)
+	in := DeviceInput{Request: procedure.Request{Serial: serial, Enrollment: procedure.Manual}, ConsoleMode: contract.ModeOperator,
+		Confirmed: true, RequestedBy: "alice", Contact: "user@example.com", Timing: Timing{CheckInPoll: 30 * time.Second, ConsolePoll: 10 * time.Second}}
+	person := oracletest.NewPerson(h.world, serial)
+	var answers approvals
+	var heldAt DeviceStatus
+	for at := time.Minute; at < 6*time.Hour; at += 5 * time.Minute {
+		h.env.RegisterDelayedCallback(func() {
+			st := h.statusOf(id)
+			if st.Outcome != OutcomeRunning {
+				return
+			}
+			if st.WaitingOn == procedure.PartyApproval {
+				if heldAt.Current == "" {
+					heldAt = st
+				}
+				h.approve(id, Approval{By: "carol"}, &answers)
+				return
+			}
+			outcome, ok := person.Answer(context.Background(), string(st.Current), string(st.WaitingOn), st.Choices)
+			if !ok {
+				return
+			}
+			_ = h.env.UpdateWorkflowByID(id, contract.UpdateCompleteStep, fmt.Sprintf("report-%s-%d", st.Current, at), &testsuite.TestUpdateCallback{
+				OnReject: func(err error) { t.Errorf("report %s refused: %v", st.Current, err) }, OnAccept: func() {}, OnComplete: func(any, error) {},
+			}, StepReport{Step: st.Current, By: "operator", Outcome: outcome})
+		}, at)
+	}
+	h.env.ExecuteWorkflow(budgetScenario, fillBudget(1), []DeviceInput{in})
+	var res scenarioResult
+	if err := h.env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if heldAt.Current != procedure.DeleteGreyedOutRecord || len(heldAt.Choices) != 0 || strings.Contains(heldAt.Instruction, "CLOMO PANEL") {
+		t.Errorf("held at %s (choices %v, instruction %q): want the delete held before the person is told", heldAt.Current, heldAt.Choices, heldAt.Instruction)
+	}
+	if len(res.Results) != 1 || res.Results[0].Outcome != OutcomeRemoved || answers.got["carol"] != "accepted" {
+		t.Errorf("results %+v, approvals %v: want removed after carol's approval", res.Results, answers.got)
 	}
 }
