@@ -43,7 +43,7 @@ func TestDestructionBudgetHoldsAcrossWorkersAndRestarts(t *testing.T) {
 			t.Errorf("restart the suite's workers: %v", err)
 		}
 	}()
-	workers := []func(){startInstance(t, own), startInstance(t, own)}
+	workers := []func(){startBudgetWorker(t, own), startBudgetWorker(t, own)}
 	defer func() {
 		for _, stop := range workers {
 			stop()
@@ -72,19 +72,19 @@ func TestDestructionBudgetHoldsAcrossWorkersAndRestarts(t *testing.T) {
 		}
 	}
 	// One worker is replaced as soon as the first command went through.
-	waitUntil(t, "the first destructive command", func() bool { return destructiveTaken(own, serials) > 0 })
+	budgetWaitUntil(t, "the first destructive command", func() bool { return destructiveTaken(own, serials) > 0 })
 	workers[0]()
-	workers[0] = startInstance(t, own)
+	workers[0] = startBudgetWorker(t, own)
 
 	// Settled: every device is removed (both its commands granted) or waits on approval.
-	waitUntil(t, "every device removed or waiting on approval", func() bool {
+	budgetWaitUntil(t, "every device removed or waiting on approval", func() bool {
 		removed := 0
 		for _, s := range serials {
-			if deviceStatus(t, s).Outcome == workflows.OutcomeRemoved {
+			if budgetDeviceStatus(t, s).Outcome == workflows.OutcomeRemoved {
 				removed++
 			}
 		}
-		return removed+len(heldDevices(t, serials)) == n
+		return removed+len(budgetHeldDevices(t, serials)) == n
 	})
 	if got := destructiveTaken(own, serials); got != budget {
 		t.Fatalf("the console took %d destructive commands before any approval, want the budget's %d", got, budget)
@@ -92,18 +92,18 @@ func TestDestructionBudgetHoldsAcrossWorkersAndRestarts(t *testing.T) {
 	// Both workers go, and two new ones take over the waiting devices from their histories.
 	for i, stop := range workers {
 		stop()
-		workers[i] = startInstance(t, own)
+		workers[i] = startBudgetWorker(t, own)
 	}
 
-	held := heldDevices(t, serials)
-	if err := approve(held[0], workflows.Approval{By: "alice"}); err == nil || !strings.Contains(err.Error(), "second person") {
+	held := budgetHeldDevices(t, serials)
+	if err := budgetApprove(held[0], workflows.Approval{By: "alice"}); err == nil || !strings.Contains(err.Error(), "second person") {
 		t.Errorf("the starter's own approval of %s: %v, want it refused", held[0], err)
 	}
 	approvals := 0
 	for deadline := time.Now().Add(3 * time.Minute); ; {
 		removed := 0
 		for _, s := range serials {
-			if st := deviceStatus(t, s); st.Outcome == workflows.OutcomeRemoved {
+			if st := budgetDeviceStatus(t, s); st.Outcome == workflows.OutcomeRemoved {
 				removed++
 			}
 		}
@@ -113,13 +113,13 @@ func TestDestructionBudgetHoldsAcrossWorkersAndRestarts(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d of %d devices removed after %d approvals", removed, n, approvals)
 		}
-		for _, s := range heldDevices(t, serials) {
+		for _, s := range budgetHeldDevices(t, serials) {
 			before := destructiveTaken(own, serials)
-			if err := approve(s, workflows.Approval{By: "bob", Note: "checked against the HR list"}); err != nil {
+			if err := budgetApprove(s, workflows.Approval{By: "bob", Note: "checked against the HR list"}); err != nil {
 				t.Fatalf("bob's approval of %s: %v", s, err)
 			}
 			approvals++
-			waitUntil(t, "the approved command of "+s, func() bool { return destructiveTaken(own, serials) > before })
+			budgetWaitUntil(t, "the approved command of "+s, func() bool { return destructiveTaken(own, serials) > before })
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -133,7 +133,7 @@ func TestDestructionBudgetHoldsAcrossWorkersAndRestarts(t *testing.T) {
 				t.Errorf("%s: %s accepted %d times, want once", s, kind, c)
 			}
 		}
-		st := deviceStatus(t, s)
+		st := budgetDeviceStatus(t, s)
 		approved := 0
 		for _, g := range st.Destruction {
 			if g.ApprovedBy == "bob" {
@@ -149,9 +149,9 @@ func TestDestructionBudgetHoldsAcrossWorkersAndRestarts(t *testing.T) {
 	}
 }
 
-// startInstance starts one more worker instance of the stack's configuration (its own activities
+// startBudgetWorker starts one more worker instance of the stack's configuration (its own activities
 // and clients) on the suite's server, polling the same queues as the others; it returns its stop.
-func startInstance(t *testing.T, s *stack.Stack) func() {
+func startBudgetWorker(t *testing.T, s *stack.Stack) func() {
 	t.Helper()
 	cfg := s.WorkerConfig()
 	acts, err := workerapp.NewActivities(cfg, nil)
@@ -177,7 +177,7 @@ func destructiveTaken(s *stack.Stack, serials []string) int {
 	return n
 }
 
-func deviceStatus(t *testing.T, serial string) workflows.DeviceStatus {
+func budgetDeviceStatus(t *testing.T, serial string) workflows.DeviceStatus {
 	t.Helper()
 	var st workflows.DeviceStatus
 	for range 50 {
@@ -193,18 +193,18 @@ func deviceStatus(t *testing.T, serial string) workflows.DeviceStatus {
 	return st
 }
 
-// heldDevices are the serials whose device waits on approval.
-func heldDevices(t *testing.T, serials []string) []string {
+// budgetHeldDevices are the serials whose device waits on approval.
+func budgetHeldDevices(t *testing.T, serials []string) []string {
 	var out []string
 	for _, s := range serials {
-		if deviceStatus(t, s).WaitingOn == procedure.PartyApproval {
+		if budgetDeviceStatus(t, s).WaitingOn == procedure.PartyApproval {
 			out = append(out, s)
 		}
 	}
 	return out
 }
 
-func approve(serial string, a workflows.Approval) error {
+func budgetApprove(serial string, a workflows.Approval) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	h, err := tc.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: contract.DeviceWorkflowID(serial),
@@ -215,7 +215,7 @@ func approve(serial string, a workflows.Approval) error {
 	return h.Get(ctx, nil)
 }
 
-func waitUntil(t *testing.T, what string, ok func() bool) {
+func budgetWaitUntil(t *testing.T, what string, ok func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(2 * time.Minute); !ok(); time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {

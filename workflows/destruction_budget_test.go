@@ -134,7 +134,7 @@ func (f *fakeWorld) destructiveSent(serial string) map[string]int {
 	return out
 }
 
-func (h *harness) statusOf(workflowID string) DeviceStatus {
+func (h *harness) budgetDeviceStatus(workflowID string) DeviceStatus {
 	h.t.Helper()
 	v, err := h.env.QueryWorkflowByID(workflowID, contract.QueryStatus)
 	if err != nil {
@@ -160,14 +160,14 @@ func (h *harness) budgetStatus() DestructionBudgetStatus {
 	return st
 }
 
-// approvals sends approve updates to a device and keeps what became of each, by its approver:
+// approveDevice sends approve updates to a device and keeps what became of each, by its approver:
 // "accepted", or the refusal's message. The test environment answers them as the workflow runs.
-type approvals struct {
+type budgetApprovals struct {
 	mu  sync.Mutex
 	got map[string]string
 }
 
-func (h *harness) approve(workflowID string, a Approval, into *approvals) {
+func (h *harness) approveDevice(workflowID string, a Approval, into *budgetApprovals) {
 	h.t.Helper()
 	set := func(v string) {
 		into.mu.Lock()
@@ -200,13 +200,13 @@ func TestFiftyFirstDestructiveCommandWaitsForApproval(t *testing.T) {
 
 	var held DeviceStatus
 	var budget DestructionBudgetStatus
-	var answers approvals
+	var answers budgetApprovals
 	var sentWhileHeld map[string]int
 	h.env.RegisterDelayedCallback(func() {
-		held, budget, sentWhileHeld = h.statusOf(id), h.budgetStatus(), h.world.destructiveSent(serial)
-		h.approve(id, Approval{By: "Alice "}, &answers)
-		h.approve(id, Approval{By: "  "}, &answers)
-		h.approve(id, Approval{By: "bob", Note: "HR ticket 4711 checked"}, &answers)
+		held, budget, sentWhileHeld = h.budgetDeviceStatus(id), h.budgetStatus(), h.world.destructiveSent(serial)
+		h.approveDevice(id, Approval{By: "Alice "}, &answers)
+		h.approveDevice(id, Approval{By: "  "}, &answers)
+		h.approveDevice(id, Approval{By: "bob", Note: "HR ticket 4711 checked"}, &answers)
 	}, time.Hour)
 	h.env.ExecuteWorkflow(budgetScenario, fillBudget(50), []DeviceInput{in})
 	if err := h.env.GetWorkflowError(); err != nil {
@@ -233,12 +233,12 @@ func TestFiftyFirstDestructiveCommandWaitsForApproval(t *testing.T) {
 		t.Errorf("budget an hour on: %+v, want 50 granted, the device's delete held, the window free again", budget)
 	}
 	if a := answers.got; !strings.Contains(a["Alice "], "second person") || !strings.Contains(a["  "], "say who approves") || a["bob"] != "accepted" {
-		t.Errorf("approvals answered %q: want the starter's own and an anonymous one refused, bob's accepted", a)
+		t.Errorf("budgetApprovals answered %q: want the starter's own and an anonymous one refused, bob's accepted", a)
 	}
 	if got := h.world.destructiveSent(serial); got[console.CmdPurgeDevice] != 1 || len(got) != 1 {
 		t.Errorf("destructive commands sent %v, want one purge-device (the greyed-out record's delete)", got)
 	}
-	final := h.statusOf(id)
+	final := h.budgetDeviceStatus(id)
 	if len(res.Results) != 1 || res.Results[0].Outcome != OutcomeRemoved {
 		t.Fatalf("device results %+v, want removed", res.Results)
 	}
@@ -252,7 +252,7 @@ func TestFiftyFirstDestructiveCommandWaitsForApproval(t *testing.T) {
 	}
 	if len(rec.Approvals) != 1 || rec.Approvals[0].By != "bob" || rec.Approvals[0].Step != string(procedure.DeleteGreyedOutRecord) ||
 		rec.Approvals[0].Note != "HR ticket 4711 checked" || rec.Approvals[0].Time.Before(rec.Approvals[0].HeldAt) {
-		t.Errorf("record's approvals %+v, want bob's approval of delete-greyed-out-record", rec.Approvals)
+		t.Errorf("record's budgetApprovals %+v, want bob's approval of delete-greyed-out-record", rec.Approvals)
 	}
 }
 
@@ -291,11 +291,11 @@ func TestOperatorModeDeleteIsHeldBeforeThePersonIsTold(t *testing.T) {
 	in := DeviceInput{Request: procedure.Request{Serial: serial, Enrollment: procedure.Manual}, ConsoleMode: contract.ModeOperator,
 		Confirmed: true, RequestedBy: "alice", Contact: "user@example.com", Timing: Timing{CheckInPoll: 30 * time.Second, ConsolePoll: 10 * time.Second}}
 	person := oracletest.NewPerson(h.world, serial)
-	var answers approvals
+	var answers budgetApprovals
 	var heldAt DeviceStatus
 	for at := time.Minute; at < 6*time.Hour; at += 5 * time.Minute {
 		h.env.RegisterDelayedCallback(func() {
-			st := h.statusOf(id)
+			st := h.budgetDeviceStatus(id)
 			if st.Outcome != OutcomeRunning {
 				return
 			}
@@ -303,7 +303,7 @@ func TestOperatorModeDeleteIsHeldBeforeThePersonIsTold(t *testing.T) {
 				if heldAt.Current == "" {
 					heldAt = st
 				}
-				h.approve(id, Approval{By: "carol"}, &answers)
+				h.approveDevice(id, Approval{By: "carol"}, &answers)
 				return
 			}
 			outcome, ok := person.Answer(context.Background(), string(st.Current), string(st.WaitingOn), st.Choices)
@@ -324,6 +324,6 @@ func TestOperatorModeDeleteIsHeldBeforeThePersonIsTold(t *testing.T) {
 		t.Errorf("held at %s (choices %v, instruction %q): want the delete held before the person is told", heldAt.Current, heldAt.Choices, heldAt.Instruction)
 	}
 	if len(res.Results) != 1 || res.Results[0].Outcome != OutcomeRemoved || answers.got["carol"] != "accepted" {
-		t.Errorf("results %+v, approvals %v: want removed after carol's approval", res.Results, answers.got)
+		t.Errorf("results %+v, budgetApprovals %v: want removed after carol's approval", res.Results, answers.got)
 	}
 }
