@@ -31,6 +31,31 @@ type WorkerInfo struct {
 	// FleetApprovalWipes: a fleet with more wipes than this waits for a second person's approval
 	// before any device starts (FLEET_APPROVAL_WIPES); 0: no fleet does.
 	FleetApprovalWipes int `json:"fleetApprovalWipes,omitempty"`
+	// ConsoleID names the console the worker talks to (the console URL's host and path): the key of
+	// its one destruction budget.
+	ConsoleID string `json:"consoleId,omitempty"`
+	// DestructiveBudget and DestructiveBudgetWindow are the organisation's budget of destructive
+	// console commands (DESTRUCTIVE_BUDGET, DESTRUCTIVE_BUDGET_WINDOW); 0 takes 50 in 10 minutes.
+	DestructiveBudget       int           `json:"destructiveBudget,omitempty"`
+	DestructiveBudgetWindow time.Duration `json:"destructiveBudgetWindow,omitempty"`
+}
+
+// The default destruction budget: 50 wipes and deletes in any 10 minutes.
+const (
+	DefaultDestructiveBudget       = 50
+	DefaultDestructiveBudgetWindow = 10 * time.Minute
+)
+
+// DestructionBudget is the number of destructive console commands let through in any window.
+func (i WorkerInfo) DestructionBudget() (n int, window time.Duration) {
+	n, window = i.DestructiveBudget, i.DestructiveBudgetWindow
+	if n <= 0 {
+		n = DefaultDestructiveBudget
+	}
+	if window <= 0 {
+		window = DefaultDestructiveBudgetWindow
+	}
+	return n, window
 }
 
 // Apple's observed budget: Apple publishes none; people who automate it report these.

@@ -59,6 +59,8 @@ func runChaos(ctx context.Context, o options, srv *testsuite.DevServer, world *s
 		// (internal/stack): without it the worker keeps Apple's real hour against a simulator at 600x.
 		"APPLE_GET_PER_MINUTE="+strconv.Itoa(cfg.Apple.GetPerMinute), "APPLE_POST_PER_HOUR="+strconv.Itoa(cfg.Apple.PostPerHour),
 		"APPLE_BUDGET_TIME_SCALE="+strconv.FormatFloat(cfg.Apple.BudgetTimeScale, 'f', -1, 64),
+		// The stack's destruction budget (lifted): 500 devices wipe and delete in minutes.
+		"DESTRUCTIVE_BUDGET="+strconv.Itoa(cfg.Destructive.Budget), "DESTRUCTIVE_BUDGET_WINDOW="+cfg.Destructive.BudgetWindow.String(),
 		"NOTIFY_WEBHOOK_URL="+cfg.Notify.WebhookURL, "LOG_LEVEL=error", "LOG_FORMAT=console",
 		"WORKER_MAX_CONCURRENT_ACTIVITIES="+strconv.Itoa(cfg.MaxConcurrentActivities),
 		"WORKER_MAX_CONCURRENT_WORKFLOW_TASKS="+strconv.Itoa(cfg.MaxConcurrentWorkflowTasks))

@@ -121,6 +121,9 @@ func (w *device) register(ctx workflow.Context) error {
 	}); err != nil {
 		return err
 	}
+	if err := w.registerApproval(ctx); err != nil {
+		return err
+	}
 	events := workflow.GetSignalChannel(ctx, contract.SignalDeviceEvent)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {

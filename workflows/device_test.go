@@ -63,6 +63,7 @@ func withCoordinator(env *testsuite.TestWorkflowEnvironment) {
 		Return(errors.New("unknown external workflow execution"))
 	env.OnSignalExternalWorkflow(mock.Anything, CoordinatorWorkflowID("", fakeServer), "", signalAppleLockRequest, mock.Anything).
 		Return(errors.New("unknown external workflow execution"))
+	withDestructionBudget(env)
 }
 
 func (h *harness) run(req procedure.Request, mutate ...func(*DeviceInput)) (DeviceResult, error) {

@@ -112,6 +112,12 @@ func (w *device) evidenceRecord(ctx workflow.Context, r DeviceResult) evidence.R
 	for _, a := range st.Audit {
 		rec.Reports = append(rec.Reports, evidence.Report{Time: a.Time.UTC(), Step: string(a.Step), By: a.By, Outcome: a.Outcome, Note: a.Note})
 	}
+	for _, g := range st.Destruction {
+		if g.ApprovedAt != nil {
+			rec.Approvals = append(rec.Approvals, evidence.Approval{Step: string(g.Step), Key: g.Key, HeldAt: g.At.UTC(),
+				By: g.ApprovedBy, Time: g.ApprovedAt.UTC(), Note: g.Note})
+		}
+	}
 	return rec
 }
 

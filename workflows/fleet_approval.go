@@ -123,6 +123,3 @@ func (f *fleet) approvalEntry() *AuditEntry {
 	return &AuditEntry{Time: *a.ApprovedAt, Step: fleetApprovalStep, By: a.ApprovedBy, Outcome: "approved", Note: note}
 }
 
-func samePerson(a, b string) bool {
-	return strings.TrimSpace(b) != "" && strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
-}

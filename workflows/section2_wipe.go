@@ -35,6 +35,9 @@ func (w *device) userWipe(ctx workflow.Context) (ending, error) {
 // Return to Service (MDMへの再登録) stays off: it re-enrolls the device, which is not a removal.
 func (w *device) consoleWipe(ctx workflow.Context) (ending, error) {
 	erase := console.CommandRequest{Type: console.CmdEraseDevice, RemoveESIM: w.in.Request.RemoveESIM, Confirmation: "YES"}
+	if err := w.allowDestruction(ctx, procedure.ConsoleWipe); err != nil { // the destruction budget (approval.go)
+		return ending{}, err
+	}
 	return w.consoleCommand(ctx, procedure.ConsoleWipe, erase)
 }
 

@@ -100,6 +100,9 @@ func (w *device) deleteRecord(ctx workflow.Context, id procedure.StepID) (ending
 // turned off first.
 func (w *device) issueDelete(ctx workflow.Context, id procedure.StepID) (string, error) {
 	outcomes := procedure.Outcomes(id)
+	if err := w.allowDestruction(ctx, id); err != nil { // the destruction budget (approval.go)
+		return "", err
+	}
 	if w.operatorMode() {
 		r, err := w.askOperatorDelete(ctx, id, outcomes)
 		return r.Outcome, err

@@ -146,6 +146,9 @@ type DeviceStatus struct {
 	Error         string       `json:"error,omitempty"`
 	// ActivationLock is what Apple reported of the device's Activation Lock (activation_lock.go).
 	ActivationLock *ActivationLockState `json:"activationLock,omitempty"`
+	// Destruction is what the destruction budget decided for each destructive command, and who
+	// approved the ones it held (approval.go).
+	Destruction []DestructiveGrant `json:"destruction,omitempty"`
 }
 
 // StepReport is the argument of the complete-step update.

@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kelseyhightower/envconfig"
 )
@@ -161,6 +162,14 @@ type Evidence struct {
 	SigningKeyFile string `envconfig:"EVIDENCE_SIGNING_KEY_FILE"`
 }
 
+// Destructive is the organisation's budget of destructive console commands (wipes and deletes),
+// kept for every worker by one workflow (docs/approval.md): past Budget in any window of
+// BudgetWindow, a destructive step waits for a second person's approval.
+type Destructive struct {
+	Budget       int           `envconfig:"DESTRUCTIVE_BUDGET" default:"50"`
+	BudgetWindow time.Duration `envconfig:"DESTRUCTIVE_BUDGET_WINDOW" default:"10m"`
+}
+
 // Worker is everything the worker process reads.
 type Worker struct {
 	Temporal
@@ -168,6 +177,7 @@ type Worker struct {
 	Apple
 	Notify
 	Evidence
+	Destructive
 	LogLevel                   string `envconfig:"LOG_LEVEL" default:"info"`
 	LogFormat                  string `envconfig:"LOG_FORMAT" default:"console"`
 	MaxConcurrentActivities    int    `envconfig:"WORKER_MAX_CONCURRENT_ACTIVITIES" default:"200"`
@@ -356,6 +366,8 @@ func (w Worker) validate() error {
 		positive("APPLE_GET_PER_MINUTE", float64(w.Apple.GetPerMinute)),
 		positive("APPLE_POST_PER_HOUR", float64(w.Apple.PostPerHour)),
 		positive("APPLE_BUDGET_TIME_SCALE", w.Apple.BudgetTimeScale),
+		positive("DESTRUCTIVE_BUDGET", float64(w.Destructive.Budget)),
+		positive("DESTRUCTIVE_BUDGET_WINDOW", w.Destructive.BudgetWindow.Seconds()),
 		positive("WORKER_MAX_CONCURRENT_ACTIVITIES", float64(w.MaxConcurrentActivities)),
 		positive("WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", float64(w.MaxConcurrentWorkflowTasks)),
 		atLeast("WORKER_WORKFLOW_TASK_POLLERS", w.WorkflowTaskPollers, 2),

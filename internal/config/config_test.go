@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // clearEnv unsets every variable of Variables for the test, so the machine's environment (a
@@ -34,6 +35,7 @@ func TestLoadWorkerDefaults(t *testing.T) {
 		Apple:                      Apple{APIURL: "https://api-business.apple.com", TokenURL: "https://account.apple.com/auth/oauth2/token", RateLimit: 5, GetPerMinute: 20, PostPerHour: 10, BudgetTimeScale: 1},
 		Notify:                     Notify{SMTPPort: 587},
 		Evidence:                   Evidence{Dir: ".offboard/evidence"},
+		Destructive:                Destructive{Budget: 50, BudgetWindow: 10 * time.Minute},
 		LogLevel:                   "info",
 		LogFormat:                  "console",
 		MaxConcurrentActivities:    200,

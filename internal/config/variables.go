@@ -44,6 +44,8 @@ var descriptions = []struct{ name, text string }{
 	{"APPLE_BUDGET_TIME_SCALE", "divides the Apple budget's minute and hour, for a simulator faster than real time; 1 against Apple"},
 	{"APPLE_POST_PER_HOUR", "Apple's POST budget for the organisation (UNASSIGN_DEVICES activities), kept by the Apple coordinator"},
 	{"ACTIVATION_LOCK_HOLD", "hold abm-unassign of a wiped device still Activation Locked until an operator turns the lock off in Apple Business Manager"},
+	{"DESTRUCTIVE_BUDGET", "destructive console commands (wipes, deletes) let through in any window, across all workers; past it each waits for a second person's approval (docs/approval.md)"},
+	{"DESTRUCTIVE_BUDGET_WINDOW", "the window of DESTRUCTIVE_BUDGET (a Go duration: 10m, 1h)"},
 	{"NOTIFY_WEBHOOK_URL", "webhook that receives notifications for people (JSON POST)"},
 	{"SMTP_HOST", "SMTP server for e-mail notifications; unset: no e-mail"},
 	{"SMTP_PORT", "SMTP port (STARTTLS)"},

@@ -58,8 +58,11 @@ type Record struct {
 	Wipe         *Wipe      `json:"wipe,omitempty"`
 	Apple        *Apple     `json:"apple,omitempty"`
 	// Reports are every person's report (the complete-step update), in the order received.
-	Reports  []Report `json:"reports"`
-	Warnings []string `json:"warnings"`
+	Reports []Report `json:"reports"`
+	// Approvals are the second persons who released a destructive step the destruction budget held
+	// (absent from the records of runs that needed none).
+	Approvals []Approval `json:"approvals,omitempty"`
+	Warnings  []string   `json:"warnings"`
 	// ActivationLock is the device's Activation Lock status as Offboard knew it.
 	ActivationLock string `json:"activationLock"`
 	// ActivationLockStatus is what Apple reported of it, when Offboard read it (activation_lock.go).
@@ -128,6 +131,17 @@ type Report struct {
 	By      string    `json:"by"`
 	Outcome string    `json:"outcome"`
 	Note    string    `json:"note,omitempty"`
+}
+
+// Approval is a second person's approval of a destructive step past the destruction budget.
+type Approval struct {
+	Step string `json:"step"`
+	// Key is the idempotency key of the command approved; HeldAt when the budget held it.
+	Key    string    `json:"key"`
+	HeldAt time.Time `json:"heldAt"`
+	By     string    `json:"by"`
+	Time   time.Time `json:"time"`
+	Note   string    `json:"note,omitempty"`
 }
 
 // Software names the build that wrote the record.

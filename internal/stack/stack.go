@@ -46,6 +46,11 @@ type Options struct {
 	AppleGetPerMinute, ApplePostPerHour int
 	// FleetApprovalWipes: a fleet with more wipes waits for a second person (0: none does).
 	FleetApprovalWipes int
+	// DestructiveBudget and DestructiveBudgetWindow are the destruction budget of the stack's
+	// console; 0 lifts it out of the way (a million in the window): the tests, the demo and the
+	// bench retire hundreds of devices in minutes. The window defaults to the worker's 10 minutes.
+	DestructiveBudget       int
+	DestructiveBudgetWindow time.Duration
 }
 
 // Stack is a running simulator, and workers once started.
@@ -86,6 +91,9 @@ func Start(opts Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.DestructiveBudgetWindow <= 0 {
+		opts.DestructiveBudgetWindow = 10 * time.Minute
+	}
 	s := &Stack{Sim: sim, URL: "http://" + ln.Addr().String(), logger: opts.Logger,
 		server: &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}}
 	go func() { _ = s.server.Serve(ln) }()
@@ -111,6 +119,7 @@ func Start(opts Options) (*Stack, error) {
 			// The simulator counts Apple's minute and hour in its own time: so does the coordinator.
 			BudgetTimeScale: max(opts.TimeScale, 1)},
 		Notify:                     config.Notify{WebhookURL: s.URL + "/sim/user-inbox"},
+		Destructive:                config.Destructive{Budget: orDefault(opts.DestructiveBudget, 1_000_000), BudgetWindow: opts.DestructiveBudgetWindow},
 		MaxConcurrentActivities:    500,
 		MaxConcurrentWorkflowTasks: 200,
 		WorkflowTaskPollers:        max(opts.WorkflowTaskPollers, 2),

@@ -8,6 +8,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/offboard/offboard/internal/contract"
@@ -49,7 +51,8 @@ func NewActivities(cfg config.Worker, logger *zap.Logger) (Activities, error) {
 		Worker: &activities.Worker{Info: activities.WorkerInfo{ConsoleMode: cfg.Console.Mode, AppleConfigured: cfg.Apple.Configured(),
 			AppleServerID: cfg.Apple.ServerID, AppleOrg: cfg.Apple.ClientID,
 			AppleGetPerMinute: cfg.Apple.GetPerMinute, ApplePostPerHour: cfg.Apple.PostPerHour, AppleBudgetTimeScale: cfg.Apple.BudgetTimeScale,
-			ActivationLockHold: cfg.Apple.ActivationLockHold, FleetApprovalWipes: cfg.FleetApprovalWipes}},
+			ActivationLockHold: cfg.Apple.ActivationLockHold, FleetApprovalWipes: cfg.FleetApprovalWipes,
+			ConsoleID: consoleID(cfg.Console.URL), DestructiveBudget: cfg.Destructive.Budget, DestructiveBudgetWindow: cfg.Destructive.BudgetWindow}},
 	}
 	if cfg.Console.URL != "" {
 		c, err := console.New(console.Config{BaseURL: cfg.Console.URL, Token: cfg.Console.Token, HTTPClient: httpClient, UserAgent: "offboard-worker"})
@@ -89,6 +92,16 @@ func NewActivities(cfg config.Worker, logger *zap.Logger) (Activities, error) {
 	}
 	acts.Evidence = ev
 	return acts, nil
+}
+
+// consoleID names a console by its URL's host and path (never its user info or query, which may
+// carry a credential): every worker of one console shares one destruction budget.
+func consoleID(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return strings.ToLower(u.Host) + strings.TrimSuffix(u.Path, "/")
 }
 
 // newEvidence opens the evidence archive and loads its signing key; without a key the records
@@ -201,6 +214,7 @@ func Start(c client.Client, acts Activities, opts Options) (stop func(), err err
 	batcherW := worker.New(c, contract.BatcherTaskQueue, qo[contract.BatcherTaskQueue])
 	batcherW.RegisterWorkflow(workflows.AppleUnassignBatcher)
 	batcherW.RegisterWorkflow(workflows.AppleCoordinator)
+	batcherW.RegisterWorkflow(workflows.DestructionBudget)
 	batcherW.RegisterActivity(&activities.Signals{Sender: c})
 	started := []worker.Worker{}
 	stop = func() {
