@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/offboard/offboard/internal/contract"
@@ -16,7 +15,7 @@ import (
 	"github.com/offboard/offboard/workflows"
 )
 
-// Approve is `starter approve <serial> --by <who> [--note ...]`: a second person releases the
+// Approve is `starter approve <serial> --by <who> [--note ...]` (cmd_approve.go): a second person releases the
 // destructive step (a wipe or a delete) that the organisation's destruction budget holds
 // (WaitingOn=approval, docs/approval.md). The device refuses an approval when it is not waiting on
 // one, when by is empty, or when by is the person who started it; the refusal is printed as the
@@ -48,38 +47,7 @@ func Approve(ctx context.Context, c client.Client, out io.Writer, serial, by, no
 func approveError(serial string, err error) error {
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
-		return fmt.Errorf("device %s: no offboarding runs for it (starter approve --held lists the devices waiting on approval)", serial)
+		return fmt.Errorf("device %s: no offboarding runs for it (starter list --waiting-on approval lists the devices waiting on approval)", serial)
 	}
 	return fmt.Errorf("device %s: %w", serial, err)
-}
-
-// HeldDevices is `starter approve --held`: the running devices that wait on approval, one a line
-// (serial, step, when the device started), from visibility (WaitingOn=approval).
-func HeldDevices(ctx context.Context, c client.Client, out io.Writer) error {
-	query := fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running' AND %s = '%s'",
-		contract.DeviceWorkflowType, contract.SAWaitingOn, contract.WaitingOnApproval)
-	var token []byte
-	n := 0
-	for {
-		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token})
-		if err != nil {
-			return fmt.Errorf("list the devices waiting on approval: %w", err)
-		}
-		for _, e := range resp.GetExecutions() {
-			serial := strings.TrimPrefix(e.GetExecution().GetWorkflowId(), contract.DeviceWorkflowID(""))
-			step := ""
-			if p, ok := e.GetSearchAttributes().GetIndexedFields()[contract.SAOffboardStep]; ok {
-				step = strings.Trim(string(p.GetData()), `"`)
-			}
-			fmt.Fprintf(out, "%s\t%s\tstarted %s\n", serial, step, e.GetExecutionTime().AsTime().UTC().Format("2006-01-02 15:04"))
-			n++
-		}
-		if token = resp.GetNextPageToken(); len(token) == 0 {
-			break
-		}
-	}
-	if n == 0 {
-		fmt.Fprintln(out, "no device waits on approval")
-	}
-	return nil
 }

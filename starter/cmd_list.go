@@ -28,13 +28,13 @@ visibility indexes them: it works with any number of workers and after restarts.
 		Args: cobra.NoArgs,
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&waitingOn, "waiting-on", "", "console | device | operator | apple | vendor-support | none")
+	fs.StringVar(&waitingOn, "waiting-on", "", "console | device | operator | apple | vendor-support | approval | none")
 	fs.StringVar(&path, "path", "", "e.g. wipe/ade, keep/manual")
 	fs.StringVar(&step, "step", "", "a step ID, e.g. await-greyed-out")
 	fs.StringVar(&fleet, "fleet", "", "a fleet ID")
 	fs.BoolVar(&all, "all", false, "include finished devices")
 	_ = cmd.RegisterFlagCompletionFunc("waiting-on", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-		return []string{"console", "device", "operator", "apple", "vendor-support", "none"}, cobra.ShellCompDirectiveNoFileComp
+		return []string{"console", "device", "operator", "apple", "vendor-support", "approval", "none"}, cobra.ShellCompDirectiveNoFileComp
 	})
 	out := addOutput(cmd, jsonCompact)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
