@@ -28,6 +28,8 @@ import (
 var (
 	tc    client.Client
 	world *stack.Stack
+	// devServer is the dev server the suite started (nil when it dials OFFBOARD_TEST_TEMPORAL_ADDRESS).
+	devServer *testsuite.DevServer
 	// updateHistories rewrites the committed histories that the replay test reads.
 	updateHistories = flag.Bool("update-histories", false, "write workflows/testdata/histories from this run")
 )
@@ -106,6 +108,7 @@ func startDevServer() (client.Client, func(), error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("start dev server: %w", err)
 	}
+	devServer = srv
 	return srv.Client(), func() { _ = srv.Stop() }, nil
 }
 
