@@ -121,7 +121,8 @@ test-cluster: $(CLUSTER_TOOLS) ## the integration suite's fleet, operator and re
 # directory keeps them private on the host.
 COMPOSE_SECRETS := .offboard/compose
 
-compose-secrets: $(COMPOSE_SECRETS)/console-token $(COMPOSE_SECRETS)/apple-private-key.p8 ## make the dev secrets docker-compose.yml needs
+compose-secrets: $(COMPOSE_SECRETS)/console-token $(COMPOSE_SECRETS)/apple-private-key.p8 \
+	$(COMPOSE_SECRETS)/codec-keys $(COMPOSE_SECRETS)/codec-token $(COMPOSE_SECRETS)/intake-tokens ## make the dev secrets docker-compose.yml needs
 
 $(COMPOSE_SECRETS)/console-token:
 	@mkdir -p -m 700 $(@D)
@@ -131,6 +132,23 @@ $(COMPOSE_SECRETS)/console-token:
 $(COMPOSE_SECRETS)/apple-private-key.p8:
 	@mkdir -p -m 700 $(@D)
 	@openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $@ && chmod 644 $@
+	@echo "wrote $@"
+
+# The payload keys (docs/codec.md), the codec server's token and one intake caller, "hr-system",
+# allowed to start wipes (docs/intake.md).
+$(COMPOSE_SECRETS)/codec-keys:
+	@mkdir -p -m 700 $(@D)
+	@go run ./codec keygen -file $@ >/dev/null && chmod 644 $@
+	@echo "wrote $@"
+
+$(COMPOSE_SECRETS)/codec-token:
+	@mkdir -p -m 700 $(@D)
+	@od -An -N24 -tx1 /dev/urandom | tr -d ' \n' >$@ && chmod 644 $@
+	@echo "wrote $@"
+
+$(COMPOSE_SECRETS)/intake-tokens:
+	@mkdir -p -m 700 $(@D)
+	@echo "hr-system wipe $$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')" >$@ && chmod 644 $@
 	@echo "wrote $@"
 
 compose-up: compose-secrets ## build and start the whole stack with Docker (Temporal, UI, simulator, worker)
