@@ -103,7 +103,7 @@ cluster-stop: ## stop the cluster (its data stays in .offboard/cluster)
 CLUSTER_TEST_DIR     := $(CURDIR)/.offboard/cluster-test
 CLUSTER_TEST_PORT    := 17333
 CLUSTER_TEST_PG_PORT := 55433
-CLUSTER_TEST_RUN     := TestFleetEndToEnd|TestOperator|Restart|Chaos
+CLUSTER_TEST_RUN     := TestFleetEndToEnd|TestOperator|Restart|Chaos|TestWorkerUpgradeDuringWait
 CLUSTER_TEST_FLAGS   ?=
 CLUSTER_TEST_ENV     := CLUSTER_DIR=$(CLUSTER_TEST_DIR) CLUSTER_PORT=$(CLUSTER_TEST_PORT) CLUSTER_PG_PORT=$(CLUSTER_TEST_PG_PORT)
 
