@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# One image with Offboard's three commands: /app/worker, /app/starter, /app/simulator.
+# One image with Offboard's commands: /app/worker, /app/starter, /app/simulator, /app/codec, /app/intake.
 
 FROM golang:1.26 AS build
 WORKDIR /src
@@ -7,7 +7,7 @@ COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
-    CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/ ./worker ./starter ./simulator
+    CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/ ./worker ./starter ./simulator ./codec ./intake
 RUN mkdir /data
 
 FROM debian:trixie-slim

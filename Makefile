@@ -103,7 +103,7 @@ cluster-stop: ## stop the cluster (its data stays in .offboard/cluster)
 CLUSTER_TEST_DIR     := $(CURDIR)/.offboard/cluster-test
 CLUSTER_TEST_PORT    := 17333
 CLUSTER_TEST_PG_PORT := 55433
-CLUSTER_TEST_RUN     := TestFleetEndToEnd|TestOperator|Restart|Chaos
+CLUSTER_TEST_RUN     := TestFleetEndToEnd|TestOperator|Restart|Chaos|TestWorkerUpgradeDuringWait
 CLUSTER_TEST_FLAGS   ?=
 CLUSTER_TEST_ENV     := CLUSTER_DIR=$(CLUSTER_TEST_DIR) CLUSTER_PORT=$(CLUSTER_TEST_PORT) CLUSTER_PG_PORT=$(CLUSTER_TEST_PG_PORT)
 
@@ -121,7 +121,8 @@ test-cluster: $(CLUSTER_TOOLS) ## the integration suite's fleet, operator and re
 # directory keeps them private on the host.
 COMPOSE_SECRETS := .offboard/compose
 
-compose-secrets: $(COMPOSE_SECRETS)/console-token $(COMPOSE_SECRETS)/apple-private-key.p8 ## make the dev secrets docker-compose.yml needs
+compose-secrets: $(COMPOSE_SECRETS)/console-token $(COMPOSE_SECRETS)/apple-private-key.p8 \
+	$(COMPOSE_SECRETS)/codec-keys $(COMPOSE_SECRETS)/codec-token $(COMPOSE_SECRETS)/intake-tokens ## make the dev secrets docker-compose.yml needs
 
 $(COMPOSE_SECRETS)/console-token:
 	@mkdir -p -m 700 $(@D)
@@ -131,6 +132,23 @@ $(COMPOSE_SECRETS)/console-token:
 $(COMPOSE_SECRETS)/apple-private-key.p8:
 	@mkdir -p -m 700 $(@D)
 	@openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $@ && chmod 644 $@
+	@echo "wrote $@"
+
+# The payload keys (docs/codec.md), the codec server's token and one intake caller, "hr-system",
+# allowed to start wipes (docs/intake.md).
+$(COMPOSE_SECRETS)/codec-keys:
+	@mkdir -p -m 700 $(@D)
+	@go run ./codec keygen -file $@ >/dev/null && chmod 644 $@
+	@echo "wrote $@"
+
+$(COMPOSE_SECRETS)/codec-token:
+	@mkdir -p -m 700 $(@D)
+	@od -An -N24 -tx1 /dev/urandom | tr -d ' \n' >$@ && chmod 644 $@
+	@echo "wrote $@"
+
+$(COMPOSE_SECRETS)/intake-tokens:
+	@mkdir -p -m 700 $(@D)
+	@echo "hr-system wipe $$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')" >$@ && chmod 644 $@
 	@echo "wrote $@"
 
 compose-up: compose-secrets ## build and start the whole stack with Docker (Temporal, UI, simulator, worker)

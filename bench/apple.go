@@ -270,7 +270,7 @@ func (b *bench) coordinatorStuck(ctx context.Context) error {
 	defer cancel()
 	// The newest events first, one page: the workflow tasks since the last one that completed.
 	resp, err := b.c.WorkflowService().GetWorkflowExecutionHistoryReverse(rctx, &workflowservice.GetWorkflowExecutionHistoryReverseRequest{
-		Namespace: "default", Execution: &commonpb.WorkflowExecution{WorkflowId: id}, MaximumPageSize: 200})
+		Namespace: b.namespace(), Execution: &commonpb.WorkflowExecution{WorkflowId: id}, MaximumPageSize: 200})
 	if err != nil {
 		return nil // none yet, or the server is slow: not a verdict
 	}

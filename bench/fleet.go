@@ -17,7 +17,6 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/offboard/offboard/internal/console"
@@ -49,7 +48,7 @@ var cells = []struct {
 type bench struct {
 	o           options
 	c           client.Client
-	srv         *testsuite.DevServer
+	srv         engine
 	floorWorker worker.Worker
 	world       *stack.Stack
 	mem         *memSampler

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,6 +51,7 @@ type options struct {
 	actPollers  int
 	autoscale   bool
 	shared      bool
+	server      string // dev or cluster (bench/server.go)
 	temporalCLI string
 	// The Apple scenarios: single devices started one after another, and a fleet with them.
 	apple        bool
@@ -73,6 +75,7 @@ func main() {
 	flag.IntVar(&o.actPollers, "activity-pollers", 2, "activity task pollers of each worker and task queue (the fleet's and the floor's)")
 	flag.BoolVar(&o.autoscale, "poller-autoscaling", false, "the SDK's autoscaling pollers for every worker (the fleet's and the floor's)")
 	flag.BoolVar(&o.shared, "shared-server", false, "run every measurement on one dev server (default: a fresh one for each floor and fleet run)")
+	flag.StringVar(&o.server, "server", "dev", "the Temporal server: dev (bin/temporal's dev server) or cluster (scripts/cluster.sh's PostgreSQL-backed cluster, a fresh namespace each measurement)")
 	flag.BoolVar(&o.apple, "apple", true, "also measure Apple's budget: (b) single devices started one after another, (c) a fleet and the singles at once")
 	flag.IntVar(&o.appleSingles, "apple-singles", 100, "Apple scenarios: single devices, each its own DeviceOffboarding started by the client")
 	flag.IntVar(&o.appleFleet, "apple-fleet", 300, "Apple scenarios: devices of the fleet that runs with the singles (c); the README's figures take 1000")
@@ -86,6 +89,14 @@ func main() {
 			os.Exit(2)
 		}
 		o.sizes = append(o.sizes, n)
+	}
+	if !slices.Contains(serverKinds, o.server) {
+		fmt.Fprintf(os.Stderr, "bench: --server %q: want one of %s\n", o.server, strings.Join(serverKinds, ", "))
+		os.Exit(2)
+	}
+	if o.chaos && o.server != "dev" {
+		fmt.Fprintln(os.Stderr, "bench: --chaos runs on the dev server only (its worker process is given the dev server's namespace); drop --server cluster")
+		os.Exit(2)
 	}
 	if *large {
 		o.sizes = append(o.sizes, 10000)
@@ -109,8 +120,14 @@ func main() {
 
 func run(o options) error {
 	ctx := context.Background()
-	fmt.Println(machine(o.temporalCLI))
-	srv, err := startDevServer(ctx, o.temporalCLI)
+	fmt.Println(machine(o.temporalCLI, serverDescription(o)))
+	if o.server == "cluster" {
+		if err := startCluster(ctx); err != nil {
+			return err
+		}
+		serverCPU = clusterCPU
+	}
+	srv, err := startServer(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -129,7 +146,7 @@ func run(o options) error {
 	defer world.Close()
 	if o.chaos {
 		defer func() { _ = srv.Stop() }()
-		return runChaos(ctx, o, srv, world)
+		return runChaos(ctx, o, srv.(*testsuite.DevServer), world)
 	}
 	b := &bench{o: o, c: c, world: world, mem: startMemSampler(), srv: srv}
 	if err := b.startWorkers(); err != nil {
@@ -285,7 +302,7 @@ func (b *bench) fresh(ctx context.Context) error {
 		return nil
 	}
 	b.stopEngine()
-	srv, err := startDevServer(ctx, b.o.temporalCLI)
+	srv, err := startServer(ctx, b.o)
 	if err != nil {
 		return err
 	}

@@ -71,7 +71,7 @@ func mb(b uint64) string { return strconv.FormatFloat(float64(b)/(1<<20), 'f', 1
 type cpuTimes struct{ self, server float64 }
 
 func readCPU() cpuTimes {
-	return cpuTimes{self: procCPU("/proc/self/stat"), server: childCPU(os.Getpid(), "temporal")}
+	return cpuTimes{self: procCPU("/proc/self/stat"), server: serverCPU()}
 }
 
 func (a cpuTimes) minus(b cpuTimes) cpuTimes { return cpuTimes{a.self - b.self, a.server - b.server} }

@@ -40,7 +40,7 @@ func rateText(mean, lo, hi float64, n int) string {
 }
 
 // machine describes where the benchmark runs.
-func machine(temporalCLI string) string {
+func machine(temporalCLI, server string) string {
 	model := "unknown CPU"
 	if f, err := os.Open("/proc/cpuinfo"); err == nil {
 		s := bufio.NewScanner(f)
@@ -64,9 +64,9 @@ func machine(temporalCLI string) string {
 	if out, err := exec.Command(temporalCLI, "--version").Output(); err == nil {
 		version = strings.TrimSpace(string(out))
 	}
-	return fmt.Sprintf("Machine: %s, %d cores (runtime.NumCPU)%s, %s %s/%s\nTemporal: %s (dev server, SQLite in memory)\n"+
-		"Workers and simulator run in this process; the dev server is its own process.\n",
-		model, runtime.NumCPU(), mem, runtime.Version(), runtime.GOOS, runtime.GOARCH, version)
+	return fmt.Sprintf("Machine: %s, %d cores (runtime.NumCPU)%s, %s %s/%s\nTemporal: %s (%s)\n"+
+		"Workers and simulator run in this process; the Temporal server is its own process.\n",
+		model, runtime.NumCPU(), mem, runtime.Version(), runtime.GOOS, runtime.GOARCH, version, server)
 }
 
 // report prints the results.

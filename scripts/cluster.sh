@@ -10,6 +10,9 @@
 #   scripts/cluster.sh restart-server SIGKILL the Temporal server process only (not PostgreSQL),
 #                                     start it again and wait until it is ready: a crash
 #   scripts/cluster.sh destroy        stop both and delete the data directory
+#   scripts/cluster.sh namespace      on the running cluster, create CLUSTER_NAMESPACE with the
+#                                     search attributes and wait until a workflow runs in it
+#                                     (make bench --server cluster: a fresh namespace a measurement)
 #
 # Tools (make cluster builds them; none is in our go.mod):
 #   bin/temporal-server     go.temporal.io/server/cmd/server@v1.29.1
@@ -468,6 +471,18 @@ restart_server() {
 	log "killed the Temporal server (pid $pid, SIGKILL) and started it again (pid $(<"$server_pid")): ready in $(((t - ms0) / 1000000)) ms"
 }
 
+# add_namespace makes CLUSTER_NAMESPACE on a cluster that runs, as start makes the first one.
+add_namespace() {
+	need_tools
+	pid_of "$server_pid" >/dev/null || die "no Temporal server of this script runs (CLUSTER_DIR=$dir): scripts/cluster.sh start"
+	local ms0 t
+	ms0=$(date +%s%N)
+	setup_namespace
+	probe
+	t=$(date +%s%N)
+	log "namespace $namespace ready at $address in $(((t - ms0) / 1000000)) ms"
+}
+
 destroy() {
 	need_pg
 	stop_server TERM
@@ -482,8 +497,9 @@ stop) stop ;;
 status) status ;;
 restart-server) restart_server ;;
 destroy) destroy ;;
+namespace) add_namespace ;;
 *)
-	echo "usage: $0 [start|stop|status|restart-server|destroy]" >&2
+	echo "usage: $0 [start|stop|status|restart-server|destroy|namespace]" >&2
 	exit 2
 	;;
 esac
