@@ -418,4 +418,3 @@ func namespaceOf() string {
 	}
 	return "default"
 }
-
