@@ -211,6 +211,7 @@ func TestFleetEndToEnd(t *testing.T) {
 	for _, r := range rows {
 		if r.Request.Enrollment == procedure.ADE && r.Request.Wipe {
 			saveHistory(t, contract.DeviceWorkflowID(r.Request.Serial), "fleet-wipe-ade-coordinated")
+			saveHistory(t, contract.DeviceWorkflowID(r.Request.Serial), "fleet-wipe-ade-lean")
 			break
 		}
 	}
