@@ -120,7 +120,7 @@ func (b *bench) readCosts(ctx context.Context, fleetID string, since time.Time, 
 	})
 	t.coordinator.n = ade
 	_ = b.list(ctx, fmt.Sprintf("WorkflowType = '%s'", workflows.CoordinatorWorkflowType), func(e *workflowInfo) {
-		if !e.close.IsZero() && e.close.Before(since) {
+		if e.closed() && e.close.Before(since) {
 			return
 		}
 		b.eachEvent(ctx, e.workflowID, e.runID, func(ev *historypb.HistoryEvent) bool {
@@ -165,7 +165,7 @@ func printCosts(w io.Writer, results []sizeResult) {
 		fmt.Fprintf(w, "\nWhat a device costs the engine, %d devices (counts from the histories, not times: a sample of %d a path; "+
 			"sides per device; visibility writes = start + close + upserts)\n", r.n, costSample)
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "per device\tevents\tworkflow tasks\tfailed WFTs\tactivities\tlocal acts\ttimers\tsignals in\tsignals out\tto coordinator\tSA upserts\tof them versions\tversion markers\tchildren\tupdates\tvisibility writes\t")
+		fmt.Fprintln(tw, "per device\tevents\tworkflow tasks\tfailed WFTs\tactivities\tattempts\tlocal acts\ttimers\tsignals in\tsignals out\tto coordinator\tSA upserts\tof them versions\tversion markers\tchildren\tupdates\tvisibility writes\t")
 		var rows []costRow
 		var paths []string
 		for p := range fleet.cost.byPath {

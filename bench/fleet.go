@@ -302,6 +302,9 @@ type workflowInfo struct {
 
 func (w *workflowInfo) keyword(name string) string { return w.fields[name] }
 
+// closed reports whether the workflow has closed (a running one's close time is the epoch).
+func (w *workflowInfo) closed() bool { return w.close.After(w.start) }
+
 // list pages through visibility.
 func (b *bench) list(ctx context.Context, query string, each func(*workflowInfo)) error {
 	var token []byte
