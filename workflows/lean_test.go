@@ -1,14 +1,18 @@
 package workflows
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/offboard/offboard/activities"
 	"github.com/offboard/offboard/internal/contract"
 	"github.com/offboard/offboard/internal/procedure"
 )
@@ -93,5 +97,68 @@ func TestLeanLifecycleImpliesTheEarlierChanges(t *testing.T) {
 		if strings.Contains(w, "retirement record was not written") {
 			t.Errorf("warning: %s", w)
 		}
+	}
+}
+
+// From coordinator-quiet-short-budget-waits 1 a device is not told of a budget wait shorter than
+// a quarter of its patience (here: a wait of a minute against 25 minutes of patience), and it is
+// still unassigned, in the next activity; before, it was told.
+func TestCoordinatorKeepsShortBudgetWaitsQuiet(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		quiet   bool
+		notices int
+	}{{"version 1", true, 0}, {"before it", false, 1}} {
+		t.Run(c.name, func(t *testing.T) {
+			var ts testsuite.WorkflowTestSuite
+			ts.SetLogger(newQuietLogger(t))
+			env := ts.NewTestWorkflowEnvironment()
+			if !c.quiet {
+				env.OnGetVersion(changeQuietShortBudgetWaits, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+			}
+			apple := newBatchApple()
+			for _, s := range []string{"SHORT0001", "SHORT0002"} {
+				apple.assign(s, fakeServer)
+			}
+			env.RegisterWorkflow(AppleCoordinator)
+			env.RegisterActivity(&activities.Apple{API: apple, ServerID: fakeServer})
+			env.RegisterActivity(&activities.Signals{})
+			// One POST in a window of two minutes (an hour at 30x).
+			env.RegisterActivity(&activities.Worker{Info: activities.WorkerInfo{AppleConfigured: true, AppleServerID: fakeServer,
+				ApplePostPerHour: 1, AppleBudgetTimeScale: 30}})
+			notices, unassigned := 0, 0
+			env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", signalAppleAnswer, mock.Anything).Return(
+				func(_, _, _, _ string, arg any) error {
+					var a AppleAnswer
+					if b, ok := arg.(json.RawMessage); ok {
+						_ = json.Unmarshal(b, &a)
+					}
+					switch a.Outcome {
+					case AppleBudgetWaiting:
+						notices++
+					case AppleUnassigned:
+						unassigned++
+					}
+					return nil
+				})
+			for i, s := range []string{"SHORT0001", "SHORT0002"} {
+				serial := s
+				env.RegisterDelayedCallback(func() {
+					env.SignalWorkflow(signalAppleRequest, AppleRequest{Kind: AppleUnassign, Serial: serial, WorkflowID: "offboard-" + serial,
+						RequestID: serial + "/1", Gather: 10 * time.Second, Poll: 30 * time.Second})
+				}, time.Duration(i)*time.Minute)
+			}
+			env.RegisterDelayedCallback(env.CancelWorkflow, 3*time.Hour)
+			env.ExecuteWorkflow(AppleCoordinator, CoordinatorInput{})
+			if err := env.GetWorkflowError(); err != nil && !temporal.IsCanceledError(err) {
+				t.Fatalf("coordinator: %v", err)
+			}
+			if notices != c.notices {
+				t.Errorf("%d budget notices, want %d", notices, c.notices)
+			}
+			if len(apple.posts) != 2 || unassigned != 2 {
+				t.Errorf("activities %v, %d unassigned: want one activity a device, both unassigned", apple.posts, unassigned)
+			}
+		})
 	}
 }
