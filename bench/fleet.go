@@ -101,6 +101,8 @@ type fleetRun struct {
 	apple appleFigures
 	// stuck says why the measurement was given up (the Apple coordinator stopped), if it was.
 	stuck string
+	// cost is what the devices, the fleet and the coordinator cost the engine, as counts (cost.go).
+	cost costTable
 }
 
 func (r fleetRun) perSecond() float64 { return float64(r.n) / r.took.Seconds() }
@@ -188,6 +190,7 @@ wait:
 		return r, err
 	}
 	r.fleetSide += float64(b.historyLength(ctx, fmt.Sprintf("WorkflowId = '%s'", workflows.BatcherWorkflowID))-batcherBefore) / float64(n)
+	r.cost = b.readCosts(ctx, id, start, n, ade)
 	r.batchWait, r.batchWaitMax = b.batchWaits(ctx, devices)
 	r.firstTask = b.firstTaskWait(ctx, devices)
 	for _, d := range devices {
@@ -290,12 +293,16 @@ func (b *bench) histories(ctx context.Context, id string, r *fleetRun) error {
 
 type workflowInfo struct {
 	workflowID    string
+	runID         string
 	historyLength int64
 	fields        map[string]string
 	start, close  time.Time
 }
 
 func (w *workflowInfo) keyword(name string) string { return w.fields[name] }
+
+// closed reports whether the workflow has closed (a running one's close time is the epoch).
+func (w *workflowInfo) closed() bool { return w.close.After(w.start) }
 
 // list pages through visibility.
 func (b *bench) list(ctx context.Context, query string, each func(*workflowInfo)) error {
@@ -306,7 +313,7 @@ func (b *bench) list(ctx context.Context, query string, each func(*workflowInfo)
 			return fmt.Errorf("list %s: %w", query, err)
 		}
 		for _, e := range resp.GetExecutions() {
-			info := &workflowInfo{workflowID: e.GetExecution().GetWorkflowId(), historyLength: e.GetHistoryLength(), fields: map[string]string{},
+			info := &workflowInfo{workflowID: e.GetExecution().GetWorkflowId(), runID: e.GetExecution().GetRunId(), historyLength: e.GetHistoryLength(), fields: map[string]string{},
 				start: e.GetStartTime().AsTime(), close: e.GetCloseTime().AsTime()}
 			for k, p := range e.GetSearchAttributes().GetIndexedFields() {
 				var s string
@@ -381,6 +388,8 @@ type floorRun struct {
 	parentSide float64
 	inFlight   []float64
 	firstTask  time.Duration
+	// child and parent are what a child and the parent (per child) cost the engine (cost.go).
+	child, parent costs
 }
 
 func (r floorRun) perSecond() float64 { return float64(r.n) / r.took.Seconds() }
@@ -416,6 +425,7 @@ func (b *bench) floorRun(ctx context.Context, n, activities int) (floorRun, erro
 	})
 	r.inFlight = occupancy(spans, occupancyBins)
 	r.firstTask = b.firstTaskWaitOf(ctx, ids)
+	r.child, r.parent = b.readFloorCosts(ctx, id, ids, n)
 	runtime.GC()
 	return r, nil
 }

@@ -141,4 +141,5 @@ func report(w io.Writer, o options, activities int, results []sizeResult) {
 			fmt.Fprintf(w, "%d devices, round %d: outcomes %v in %d fleet run(s); ledger hazards %d\n", r.n, i+1, f.outcomes, f.runs, f.hazards)
 		}
 	}
+	printCosts(w, results)
 }

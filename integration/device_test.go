@@ -162,6 +162,8 @@ func TestMatrixEndToEnd(t *testing.T) {
 			// ADE devices reach Apple through the coordinator since apple-coordinator v1.
 			saveHistory(t, run.GetID(), name+"-coordinated")
 		}
+		// Every device records a single version marker since lean-lifecycle v1.
+		saveHistory(t, run.GetID(), name+"-lean")
 	}
 }
 

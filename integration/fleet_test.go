@@ -216,9 +216,12 @@ func TestFleetEndToEnd(t *testing.T) {
 	saveFleetHistory(t, workflows.FleetDeviceListID(fleetID), "fleet-device-list")
 	cfg := world.WorkerConfig()
 	saveFleetHistory(t, workflows.CoordinatorWorkflowID(cfg.Apple.ClientID, cfg.Apple.ServerID), "apple-coordinator")
+	// Since coordinator-quiet-short-budget-waits v1.
+	saveFleetHistory(t, workflows.CoordinatorWorkflowID(cfg.Apple.ClientID, cfg.Apple.ServerID), "apple-coordinator-quiet")
 	for _, r := range rows {
 		if r.Request.Enrollment == procedure.ADE && r.Request.Wipe {
 			saveHistory(t, contract.DeviceWorkflowID(r.Request.Serial), "fleet-wipe-ade-coordinated")
+			saveHistory(t, contract.DeviceWorkflowID(r.Request.Serial), "fleet-wipe-ade-lean")
 			break
 		}
 	}

@@ -153,6 +153,7 @@ type coordinator struct {
 	logger   log.Logger
 	info     activities.WorkerInfo
 	requests workflow.ReceiveChannel
+	quiet    bool // changeQuietShortBudgetWaits 1 (lean.go)
 
 	unassign []AppleRequest
 	reads    []AppleRequest
@@ -180,6 +181,7 @@ func AppleCoordinator(ctx workflow.Context, in CoordinatorInput) error {
 		c.notified = map[string]struct{}{}
 	}
 	c.totals.Runs++
+	c.quiet = workflow.GetVersion(ctx, changeQuietShortBudgetWaits, workflow.DefaultVersion, 1) >= 1
 	status := func() (CoordinatorStatus, error) { return c.status(workflow.Now(ctx)), nil }
 	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryAppleQueue, status,
 		workflow.QueryHandlerOptions{Description: "devices waiting for Apple, activities in flight, the request budget and totals"}); err != nil {
@@ -291,13 +293,15 @@ func (c *coordinator) run(ctx workflow.Context) error {
 		if len(c.unassign) >= c.max {
 			due = now
 		}
+		var held time.Time // the budget holds the batch until then
 		if ready := c.budget.POST.ReadyAt(now); ready.After(due) {
 			c.noticeBudgetWait(ctx, ready)
-			due = ready
+			due, held = ready, ready
 		}
 		if wait := due.Sub(now); wait > 0 {
 			_, err := workflow.AwaitWithTimeout(ctx, wait, func() bool {
-				return c.shouldContinueAsNew(ctx) || (len(c.unassign) >= c.max && !c.budget.POST.ReadyAt(workflow.Now(ctx)).After(workflow.Now(ctx)))
+				return c.shouldContinueAsNew(ctx) || (len(c.unassign) >= c.max && !c.budget.POST.ReadyAt(workflow.Now(ctx)).After(workflow.Now(ctx))) ||
+					c.untold(ctx, held) // lean.go: a device that joined the held batch hears of the wait now
 			})
 			if err != nil {
 				return err
@@ -315,6 +319,9 @@ func (c *coordinator) noticeBudgetWait(ctx workflow.Context, at time.Time) {
 	for _, r := range c.unassign {
 		if _, ok := c.notified[r.RequestID]; ok {
 			continue
+		}
+		if !c.worthTelling(ctx, r, at) {
+			continue // told later if the wait grows
 		}
 		c.notified[r.RequestID] = struct{}{}
 		told = append(told, r)

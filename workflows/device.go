@@ -47,6 +47,9 @@ type device struct {
 	wake    workflow.Channel // a signal or a report: a waiting step checks again now
 
 	sa visibleState // what the search attributes show
+	// lean: changeLeanLifecycle's version 1 (lean.go); appleHeld: Apple's budget holds the
+	// device's request to the coordinator now.
+	lean, appleHeld bool
 }
 
 // DeviceOffboarding takes one device through its path of the vendor procedure.
@@ -184,6 +187,7 @@ func (w *device) takeReport(id procedure.StepID) *StepReport {
 // (steps.go), the steps a branch inserts included; then the outcome.
 func (w *device) run(ctx workflow.Context) (DeviceResult, error) {
 	recordDeviceStarted(ctx, w.status.Path)
+	w.leanVersion(ctx)
 	err := w.runStep(ctx, procedure.Preflight)
 	for i := 0; err == nil && i < len(w.status.Steps); i++ {
 		if s := w.status.Steps[i]; s.State != StateDone && s.State != StateSkipped {

@@ -176,6 +176,9 @@ func (w *device) setCurrent(ctx workflow.Context, id procedure.StepID, party pro
 // show the exact step.
 func (w *device) publish(ctx workflow.Context) {
 	workflow.SetCurrentDetails(ctx, w.details())
+	if w.unwritten() {
+		return // lean.go: no one waits on this state, and it passes by itself
+	}
 	step := string(w.status.Current)
 	if step == "" {
 		step = w.status.Outcome

@@ -29,7 +29,7 @@ const ActivationLockNotChecked = "not checked: this version of Offboard does not
 // disconnected context, so a cancelled run is recorded too. A record the archive refuses (a
 // different record of this run is already there) is logged and shown as a warning; the run ends.
 func (w *device) recordEvidence(ctx workflow.Context, r DeviceResult) {
-	if workflow.GetVersion(ctx, versionRetirementRecord, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if w.version(ctx, versionRetirementRecord, 1) == workflow.DefaultVersion {
 		return
 	}
 	rec := w.evidenceRecord(ctx, r)

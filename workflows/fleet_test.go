@@ -76,6 +76,8 @@ func newFleetHarnessWith(t *testing.T, coordinated bool, info activities.WorkerI
 		// The fleet's and the batcher's tests: the batcher is what devices used before the Apple
 		// coordinator, so they are pinned to that version (coordinator_test.go has the coordinator's).
 		h.env.OnGetVersion(changeAppleCoordinator, workflow.DefaultVersion, 2).Return(workflow.DefaultVersion)
+		// A device of before the coordinator is of before lean-lifecycle too, which implies it.
+		h.env.OnGetVersion(changeLeanLifecycle, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	}
 	h.env.SetOnChildWorkflowStartedListener(func(info *workflow.Info, _ workflow.Context, _ converter.EncodedValues) {
 		if info.WorkflowType.Name == contract.DeviceWorkflowType {

@@ -24,10 +24,19 @@ func (w *device) preflight(ctx workflow.Context) (ending, error) {
 		w.status.ConsoleMode = w.info.ConsoleMode
 	}
 	facts := procedure.Facts{}
+	readsApple := w.in.Request.Enrollment.IsADE() && w.info.AppleConfigured
+	var consoleRead workflow.Future
 	if !w.operatorMode() {
+		consoleRead = workflow.ExecuteActivity(callOptions(ctx, contract.ConsoleTaskQueue, "pre-flight: read "+serial), consoleActs.ReadDevice, serial)
+	}
+	// From lean-lifecycle 1 the Apple read is asked while the console read runs: both are reads.
+	var apple *appleRead
+	if readsApple && consoleRead != nil && w.lean {
+		apple = w.readAppleNow(ctx)
+	}
+	if consoleRead != nil {
 		var d consoleDevice
-		err := workflow.ExecuteActivity(callOptions(ctx, contract.ConsoleTaskQueue, "pre-flight: read "+serial), consoleActs.ReadDevice, serial).Get(ctx, &d)
-		if err != nil {
+		if err := consoleRead.Get(ctx, &d); err != nil {
 			return ending{}, preflightError(serial, err)
 		}
 		facts.ConsoleRead, facts.Status, facts.ADE, facts.MDMProfileRemovable = true, d.Status, d.ADE, d.MDMProfileRemovable
@@ -38,14 +47,16 @@ func (w *device) preflight(ctx workflow.Context) (ending, error) {
 			}
 		}
 	}
-	if w.in.Request.Enrollment.IsADE() && w.info.AppleConfigured {
-		a, read, err := w.readApple(ctx)
-		if err != nil {
-			return ending{}, preflightError(serial, err)
+	if readsApple {
+		if apple == nil {
+			apple = w.readAppleNow(ctx)
 		}
-		facts.AppleRead, facts.AppleAssigned, facts.AppleServerID, facts.OurAppleServer = read, a.Assigned, a.ServerID, w.info.AppleServerID
+		if apple.err != nil {
+			return ending{}, preflightError(serial, apple.err)
+		}
+		facts.AppleRead, facts.AppleAssigned, facts.AppleServerID, facts.OurAppleServer = apple.read, apple.a.Assigned, apple.a.ServerID, w.info.AppleServerID
 	}
-	if !facts.ConsoleRead && workflow.GetVersion(ctx, changeOperatorLostMode, workflow.DefaultVersion, 1) >= 1 {
+	if !facts.ConsoleRead && w.version(ctx, changeOperatorLostMode, 1) >= 1 {
 		// Nothing read lost mode: the operator checks it where it would stop the path.
 		facts.LostModeUnknown = true
 	}
@@ -56,6 +67,18 @@ func (w *device) preflight(ctx workflow.Context) (ending, error) {
 	w.alreadyGreyedOut, w.alreadyUnassigned = fit.AlreadyGreyedOut, fit.AlreadyUnassigned
 	w.replan(ctx, fit.Plan)
 	return done(describeFacts(facts, fit))
+}
+
+// appleRead is what pre-flight's Apple read found.
+type appleRead struct {
+	a    activities.Assignment
+	read bool
+	err  error
+}
+
+func (w *device) readAppleNow(ctx workflow.Context) *appleRead {
+	a, read, err := w.readApple(ctx)
+	return &appleRead{a: a, read: read, err: err}
 }
 
 // readApple reads where Apple Business Manager assigns the device: through the Apple coordinator,
@@ -83,7 +106,7 @@ func (w *device) replan(ctx workflow.Context, plan procedure.Result) {
 		w.setPlan(plan)
 		return
 	}
-	if workflow.GetVersion(ctx, changePlanOrder, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if w.version(ctx, changePlanOrder, 1) == workflow.DefaultVersion {
 		w.setPlan(plan)
 		return
 	}

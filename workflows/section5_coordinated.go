@@ -28,7 +28,7 @@ func (w *device) coordinated(ctx workflow.Context) bool {
 // coordinator; 2 also skips §5 when pre-flight found the device assigned to no MDM server
 // (version 1 sent it an UNASSIGN_DEVICES activity all the same).
 func (w *device) appleVersion(ctx workflow.Context) workflow.Version {
-	return workflow.GetVersion(ctx, changeAppleCoordinator, workflow.DefaultVersion, 2)
+	return w.version(ctx, changeAppleCoordinator, 2)
 }
 
 // readAppleThroughCoordinator is pre-flight's Apple read, through the coordinator.
@@ -89,6 +89,7 @@ func (w *device) askApple(ctx workflow.Context, kind, why string) (AppleAnswer, 
 		RequestID: fmt.Sprintf("%s/%s/%d", runID, kind, w.appleRequests), Gather: batchGather(w.timing)}
 	coordinator := CoordinatorWorkflowID(w.info.AppleOrg, w.info.AppleServerID)
 	answers := workflow.GetSignalChannel(ctx, signalAppleAnswer)
+	defer func() { w.appleHeld = false }()
 	w.waiting(ctx, step, procedure.PartyApple, why, "", nil)
 	if err := w.requestCoordinator(ctx, coordinator, req); err != nil {
 		return AppleAnswer{}, err
@@ -111,6 +112,7 @@ func (w *device) askApple(ctx workflow.Context, kind, why string) (AppleAnswer, 
 		case a.Outcome == AppleBudgetWaiting && a.NextAt != nil:
 			why := "waiting for Apple's request budget: next activity at " + a.NextAt.UTC().Format(time.RFC3339)
 			w.note(step, why)
+			w.appleHeld = true // a wait a person may look for: the search attributes show it (lean.go)
 			w.waiting(ctx, step, procedure.PartyApple, why, "", nil)
 			patience = max(a.NextAt.Sub(workflow.Now(ctx)), 0) + batchPatience(w.timing)
 		default:
