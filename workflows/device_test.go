@@ -61,8 +61,10 @@ func withCoordinator(env *testsuite.TestWorkflowEnvironment) {
 	env.RegisterActivity(&activities.Signals{})
 	env.OnSignalExternalWorkflow(mock.Anything, CoordinatorWorkflowID("", fakeServer), "", signalAppleRequest, mock.Anything).
 		Return(errors.New("unknown external workflow execution"))
+	// Maybe: a device that asks for its Activation Lock after its unassign request started the
+	// coordinator never finds it not running.
 	env.OnSignalExternalWorkflow(mock.Anything, CoordinatorWorkflowID("", fakeServer), "", signalAppleLockRequest, mock.Anything).
-		Return(errors.New("unknown external workflow execution"))
+		Return(errors.New("unknown external workflow execution")).Maybe()
 	withDestructionBudget(env)
 }
 

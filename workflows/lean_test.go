@@ -30,8 +30,9 @@ func written(h *harness) *[]string {
 }
 
 // From lean-lifecycle 1 the search attributes are written where a person waits (the device, its
-// user, Apple at §5) and at the end, and not for pre-flight's Apple read or for the step that only
-// tells the user: the sequence of wipe/ade by the user, against the same run before the change.
+// user, Apple from the Activation Lock read before §5, which abm-unassign then continues on Apple
+// without a write of its own) and at the end, and not for pre-flight's Apple read or for the step
+// that only tells the user: the sequence of wipe/ade by the user, against the same run before the change.
 func TestLeanLifecycleWritesWhatAPersonWaitsOn(t *testing.T) {
 	req := procedure.Request{Serial: "LEAN00001", Enrollment: procedure.ADE, Wipe: true, WipeMethod: procedure.WipeDevice}
 	cases := []struct {
@@ -41,10 +42,10 @@ func TestLeanLifecycleWritesWhatAPersonWaitsOn(t *testing.T) {
 	}{
 		{"lean-lifecycle 1", true, []string{
 			"preflight/console", "remove-restrictions-profile/device", "await-greyed-out/device",
-			"delete-greyed-out-record/console", "abm-unassign/apple", "removed/none"}},
+			"delete-greyed-out-record/console", "turn-off-activation-lock/apple", "removed/none"}},
 		{"before it", false, []string{
 			"preflight/console", "preflight/apple", "remove-restrictions-profile/console", "remove-restrictions-profile/device",
-			"user-wipe/device", "await-greyed-out/device", "delete-greyed-out-record/console", "abm-unassign/apple", "removed/none"}},
+			"user-wipe/device", "await-greyed-out/device", "delete-greyed-out-record/console", "turn-off-activation-lock/apple", "removed/none"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
