@@ -122,4 +122,3 @@ func (f *fleet) approvalEntry() *AuditEntry {
 	}
 	return &AuditEntry{Time: *a.ApprovedAt, Step: fleetApprovalStep, By: a.ApprovedBy, Outcome: "approved", Note: note}
 }
-
