@@ -35,7 +35,6 @@ func (h *harness) changes(cursor string, limit int, hdr map[string]string) (int,
 	return rec.Code, page, code
 }
 
-
 func serialsOf(cs []console.Change) []string {
 	var out []string
 	for _, c := range cs {
