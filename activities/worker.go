@@ -24,6 +24,12 @@ type WorkerInfo struct {
 	// AppleBudgetTimeScale divides the budget's minute and hour (a simulator faster than real
 	// time); 0 or 1 against Apple.
 	AppleBudgetTimeScale float64 `json:"appleBudgetTimeScale,omitempty"`
+	// ConsoleWatcher is the workflow ID of the console's watcher (workflows.ConsoleWatcher),
+	// which a waiting device starts when none runs; "" without a console endpoint.
+	ConsoleWatcher string `json:"consoleWatcher,omitempty"`
+	// ConsoleSafetyNetPoll is how often a waiting device reads the console when the watcher wakes
+	// it for nothing (CONSOLE_SAFETY_NET_POLL); 0: a day.
+	ConsoleSafetyNetPoll time.Duration `json:"consoleSafetyNetPoll,omitempty"`
 }
 
 // Apple's observed budget: Apple publishes none; people who automate it report these.

@@ -47,6 +47,8 @@ type device struct {
 	wake    workflow.Channel // a signal or a report: a waiting step checks again now
 
 	sa visibleState // what the search attributes show
+
+	watcherAsked bool // this run has started the console watcher (device_watched.go)
 }
 
 // DeviceOffboarding takes one device through its path of the vendor procedure.

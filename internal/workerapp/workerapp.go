@@ -48,7 +48,8 @@ func NewActivities(cfg config.Worker, logger *zap.Logger) (Activities, error) {
 		Apple:   &activities.Apple{ServerID: cfg.Apple.ServerID},
 		Worker: &activities.Worker{Info: activities.WorkerInfo{ConsoleMode: cfg.Console.Mode, AppleConfigured: cfg.Apple.Configured(),
 			AppleServerID: cfg.Apple.ServerID, AppleOrg: cfg.Apple.ClientID,
-			AppleGetPerMinute: cfg.Apple.GetPerMinute, ApplePostPerHour: cfg.Apple.PostPerHour, AppleBudgetTimeScale: cfg.Apple.BudgetTimeScale}},
+			AppleGetPerMinute: cfg.Apple.GetPerMinute, ApplePostPerHour: cfg.Apple.PostPerHour, AppleBudgetTimeScale: cfg.Apple.BudgetTimeScale,
+			ConsoleSafetyNetPoll: cfg.Console.SafetyNetPoll}},
 	}
 	if cfg.Console.URL != "" {
 		c, err := console.New(console.Config{BaseURL: cfg.Console.URL, Token: cfg.Console.Token, HTTPClient: httpClient, UserAgent: "offboard-worker"})
@@ -56,6 +57,7 @@ func NewActivities(cfg config.Worker, logger *zap.Logger) (Activities, error) {
 			return Activities{}, fmt.Errorf("console client: %w", err)
 		}
 		acts.Console.API = c
+		acts.Worker.Info.ConsoleWatcher = workflows.ConsoleWatcherWorkflowID(cfg.Console.URL)
 	}
 	if cfg.Apple.Configured() {
 		key, err := applebusiness.LoadPrivateKey(cfg.Apple.PrivateKeyFile)
@@ -200,6 +202,7 @@ func Start(c client.Client, acts Activities, opts Options) (stop func(), err err
 	batcherW := worker.New(c, contract.BatcherTaskQueue, qo[contract.BatcherTaskQueue])
 	batcherW.RegisterWorkflow(workflows.AppleUnassignBatcher)
 	batcherW.RegisterWorkflow(workflows.AppleCoordinator)
+	batcherW.RegisterWorkflow(workflows.ConsoleWatcher)
 	batcherW.RegisterActivity(&activities.Signals{Sender: c})
 	started := []worker.Worker{}
 	stop = func() {
