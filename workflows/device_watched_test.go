@@ -161,4 +161,3 @@ func TestWatchedWaitKeepsRemindersAndDeadline(t *testing.T) {
 		t.Errorf("%d long-polling attempts: the watched wait holds none", n)
 	}
 }
-
