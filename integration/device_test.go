@@ -162,6 +162,8 @@ func TestMatrixEndToEnd(t *testing.T) {
 			// ADE devices reach Apple through the coordinator since apple-coordinator v1.
 			saveHistory(t, run.GetID(), name+"-coordinated")
 		}
+		// Waits on the device are woken by the console watcher since watched-wait v1.
+		saveHistory(t, run.GetID(), name+"-watched-v1")
 	}
 }
 
