@@ -80,13 +80,17 @@ func (c *Console) FollowChanges(ctx context.Context, in FollowInput) (FollowResu
 	}
 	var gatherUntil time.Time
 	for {
-		now := time.Now()
-		until := deadline
+		var wait time.Duration
 		if !gatherUntil.IsZero() {
-			until = gatherUntil
-		}
-		wait := min(feedWait, until.Sub(now))
-		if wait < time.Second {
+			// Gathering: let changes close together come, then read them without holding.
+			t := time.NewTimer(time.Until(gatherUntil))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return res, nil
+			case <-t.C:
+			}
+		} else if wait = min(feedWait, time.Until(deadline)); wait < time.Second {
 			wait = 0
 		}
 		page, err := feed.Changes(ctx, res.Cursor, 1000, wait)
@@ -121,17 +125,18 @@ func (c *Console) FollowChanges(ctx context.Context, in FollowInput) (FollowResu
 		if activity.IsActivity(ctx) {
 			activity.RecordHeartbeat(ctx, res)
 		}
-		now = time.Now()
 		switch {
 		case len(res.Serials) >= maxSerials:
 			return res, nil
 		case page.More:
 			continue
-		case len(res.Serials) > 0 && gatherUntil.IsZero():
-			gatherUntil = now.Add(in.Gather)
-		}
-		if !gatherUntil.IsZero() && !now.Before(gatherUntil) || !now.Before(deadline) {
-			return res, nil
+		case !gatherUntil.IsZero():
+			return res, nil // gathered
+		case len(res.Serials) > 0:
+			gatherUntil = time.Now().Add(in.Gather)
+			continue
+		case time.Until(deadline) < time.Second:
+			return res, nil // held for Hold: nothing changed that anybody waits for
 		}
 		if ctx.Err() != nil {
 			return res, ctx.Err()

@@ -92,7 +92,7 @@ func (c *Client) Changes(ctx context.Context, cursor string, limit int, wait tim
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.agent)
-	if secs := int(wait / time.Second); secs > 0 {
+	if secs := int((wait + time.Second - 1) / time.Second); secs > 0 {
 		req.Header.Set("Prefer", "wait="+strconv.Itoa(secs))
 	}
 	resp, err := c.http.Do(req)
