@@ -253,14 +253,7 @@ func waitingRun(ctx context.Context, o options, n int, scale, week float64) (wai
 		return r, err
 	}
 	devices := waitingDevices(n, uint64(n))
-	specs := make([]simulator.DeviceSpec, n)
-	for i, d := range devices {
-		specs[i] = d.spec
-	}
 	fmt.Printf("Waiting: %d devices (half wait for a check-in that erases them, half for their user; one in ten never), a week at %.0fx ...\n", n, scale)
-	if err := world.Sim.AddDevices(specs...); err != nil {
-		return r, err
-	}
 	timing := waitingTiming(scale)
 	simStart := world.Sim.Now()
 	var next atomic.Int64
@@ -272,8 +265,13 @@ func waitingRun(ctx context.Context, o options, n int, scale, week float64) (wai
 			defer wg.Done()
 			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
 				d := devices[i]
-				_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: contract.DeviceWorkflowID(d.serial), TaskQueue: contract.TaskQueue},
-					contract.DeviceWorkflowType, workflows.DeviceInput{Request: d.req, Confirmed: true, Contact: "user@example.com", Timing: timing})
+				// Each device joins the console as its workflow starts: its check-ins and its user
+				// are spread over the days after its own start.
+				err := world.Sim.AddDevices(d.spec)
+				if err == nil {
+					_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: contract.DeviceWorkflowID(d.serial), TaskQueue: contract.TaskQueue},
+						contract.DeviceWorkflowType, workflows.DeviceInput{Request: d.req, Confirmed: true, Contact: "user@example.com", Timing: timing})
+				}
 				if err != nil {
 					select {
 					case errs <- err:
@@ -292,7 +290,6 @@ func waitingRun(ctx context.Context, o options, n int, scale, week float64) (wai
 	}
 	fmt.Printf("  %d started in %s (%.1f simulated days)\n", n, time.Since(started).Round(time.Second), world.Sim.Now().Sub(simStart).Hours()/24)
 
-	// The window: from now to a week after the first device was added.
 	sample, sampleNever := sampleSerials(devices, 200)
 	t0, wall0, cpu0, stats0 := world.Sim.Now(), time.Now(), readCPU(), world.Sim.Stats()
 	hist0 := historyCounts(ctx, c, sample, time.Time{})
@@ -313,8 +310,9 @@ func waitingRun(ctx context.Context, o options, n int, scale, week float64) (wai
 			}
 		}
 	}()
-	end := simStart.Add(time.Duration(week * float64(day)))
-	quietFrom := simStart.Add(time.Duration((week - 1) * float64(day)))
+	// The window: a week from the last start, by when every device that comes back has.
+	end := t0.Add(time.Duration(week * float64(day)))
+	quietFrom := t0.Add(time.Duration((week - 1) * float64(day)))
 	var quiet0 map[string]int
 	var quietWall time.Time
 	for world.Sim.Now().Before(end) {
