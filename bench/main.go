@@ -82,6 +82,7 @@ func main() {
 	waitingLarge := flag.Bool("waiting-large", false, "the waiting benchmark: also 10,000 devices, and how the figures grow")
 	waitingScale := flag.Float64("waiting-scale", 1440, "the waiting benchmark: simulated seconds a real second (1440: a day a minute)")
 	waitingDays := flag.Float64("waiting-days", 7, "the waiting benchmark: simulated days measured")
+	waitingSettle := flag.Duration("waiting-settle", 10*time.Minute, "the waiting benchmark: how long the workflows may lag the simulator at the end")
 	flag.Parse()
 	if *waiting > 0 || *waitingLarge {
 		o.temporalCLI = os.Getenv("TEMPORAL_CLI_PATH")
@@ -96,7 +97,7 @@ func main() {
 			sizes = append(sizes, 10000)
 		}
 		fmt.Println(machine(o.temporalCLI))
-		if err := runWaiting(context.Background(), o, sizes, *waitingScale, *waitingDays); err != nil {
+		if err := runWaiting(context.Background(), o, sizes, *waitingScale, *waitingDays, *waitingSettle); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
