@@ -47,8 +47,12 @@ type FollowResult struct {
 	Expired bool `json:"expired,omitempty"`
 }
 
-// feedWait is how long one read of the feed is held while nothing changes.
-const feedWait = 20 * time.Second
+// feedWait is how long one read of the feed is held while nothing changes; minFeedGap is the
+// least time between two reads that found nothing to wake.
+const (
+	feedWait   = 20 * time.Second
+	minFeedGap = time.Second
+)
 
 // FollowChanges reads the change feed from in.Cursor until some devices changed (and Gather has
 // passed) or Hold is over, and returns them. A change of lastCheckIn alone wakes nobody: no wait
@@ -78,7 +82,7 @@ func (c *Console) FollowChanges(ctx context.Context, in FollowInput) (FollowResu
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl)-5*time.Second < in.Hold {
 		deadline = dl.Add(-5 * time.Second)
 	}
-	var gatherUntil time.Time
+	var gatherUntil, lastIdle time.Time
 	for {
 		var wait time.Duration
 		if !gatherUntil.IsZero() {
@@ -93,7 +97,14 @@ func (c *Console) FollowChanges(ctx context.Context, in FollowInput) (FollowResu
 		} else if wait = min(feedWait, time.Until(deadline)); wait < time.Second {
 			wait = 0
 		}
-		page, err := feed.Changes(ctx, res.Cursor, 1000, wait)
+		if !lastIdle.IsZero() && time.Since(lastIdle) < minFeedGap {
+			// The last page had nothing anybody waits for: a console that ignores skip=check-ins
+			// answers every check-in at once, so read it at most once a second.
+			time.Sleep(minFeedGap - time.Since(lastIdle))
+		}
+		lastIdle = time.Time{}
+		before := len(res.Serials)
+		page, err := feed.Changes(console.SkipCheckIns(ctx), res.Cursor, 1000, wait)
 		res.Requests++
 		var expired *console.ExpiredCursorError
 		var api *console.APIError
@@ -124,6 +135,9 @@ func (c *Console) FollowChanges(ctx context.Context, in FollowInput) (FollowResu
 		}
 		if activity.IsActivity(ctx) {
 			activity.RecordHeartbeat(ctx, res)
+		}
+		if len(res.Serials) == before && !page.More {
+			lastIdle = time.Now()
 		}
 		switch {
 		case len(res.Serials) >= maxSerials:

@@ -60,6 +60,12 @@ type Feed interface {
 	Changes(ctx context.Context, cursor string, limit int, wait time.Duration) (ChangePage, error)
 }
 
+// SkipCheckIns, in a context given to Changes, asks the console to leave out the changes of
+// lastCheckIn alone (skip=check-ins): a long poll then waits for a change somebody waits for.
+func SkipCheckIns(ctx context.Context) context.Context { return context.WithValue(ctx, skipKey{}, true) }
+
+type skipKey struct{}
+
 var _ Feed = (*Client)(nil)
 
 // ExpiredCursorError is the console's 410: the changes after the cursor are no longer kept (or
@@ -80,6 +86,9 @@ func (c *Client) Changes(ctx context.Context, cursor string, limit int, wait tim
 	}
 	if limit > 0 {
 		q.Set("limit", strconv.Itoa(limit))
+	}
+	if skip, _ := ctx.Value(skipKey{}).(bool); skip {
+		q.Set("skip", "check-ins")
 	}
 	u := c.base.String() + "/api/v1/changes"
 	if len(q) > 0 {

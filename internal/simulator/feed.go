@@ -179,11 +179,16 @@ func (f *feed) oldestSeq() uint64 {
 }
 
 // page returns up to limit changes after seq; the caller holds s.mu.
-func (f *feed) page(after uint64, limit int) (console.ChangePage, bool) {
+func (f *feed) page(after uint64, limit int, skipCheckIns bool) (console.ChangePage, bool) {
 	out := console.ChangePage{Changes: []console.Change{}, Cursor: f.cursorOf(after)}
 	i, _ := slices.BinarySearchFunc(f.entries, after+1, func(e feedEntry, seq uint64) int { return int64Cmp(e.seq, seq) })
-	for ; i < len(f.entries) && len(out.Changes) < limit; i++ {
+	for scanned := 0; i < len(f.entries) && len(out.Changes) < limit && scanned < 10*maxFeedLimit; i++ {
+		scanned++
 		c := f.entries[i].change
+		if skipCheckIns && c.OnlyCheckIn() {
+			out.Cursor = f.cursorOf(f.entries[i].seq) // passed over: the cursor moves on
+			continue
+		}
 		c.Fields = slices.Clone(c.Fields)
 		out.Changes = append(out.Changes, c)
 		out.Cursor = f.cursorOf(f.entries[i].seq)
@@ -216,6 +221,8 @@ func (s *Simulator) handleChanges(w http.ResponseWriter, r *http.Request) {
 		limit = n
 	}
 	cursor := q.Get("cursor")
+	// skip=check-ins leaves out the changes of lastCheckIn alone, and holds the read until another comes.
+	skipCheckIns := q.Get("skip") == "check-ins"
 	wait := preferredWait(r)
 	deadline := time.Now().Add(wait)
 	if wait > 0 {
@@ -228,7 +235,7 @@ func (s *Simulator) handleChanges(w http.ResponseWriter, r *http.Request) {
 		var page console.ChangePage
 		var found bool
 		if ok {
-			page, found = s.feed.page(after, limit)
+			page, found = s.feed.page(after, limit, skipCheckIns)
 		}
 		oldest := s.feed.oldest()
 		changed := s.changedCh()

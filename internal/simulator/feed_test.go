@@ -209,3 +209,35 @@ func TestFeedHoldsAnEmptyAnswerUntilAChange(t *testing.T) {
 		t.Errorf("no change: %d %+v after %s, want an empty 200 after a second", rec.Code, held, took)
 	}
 }
+
+func TestFeedCanSkipCheckInsAlone(t *testing.T) {
+	h := newHarness(t)
+	h.add(DeviceSpecFor("S1", EnrollmentManual), DeviceSpecFor("S2", EnrollmentManual))
+	_, page, _ := h.changes("", 0, nil)
+	h.clock.Advance(time.Minute)
+	_ = h.sim.CheckIn("S1") // a check-in alone
+	if st, _, _ := h.send("S2", "k-s2", console.CommandRequest{Type: console.CmdEraseDevice, Confirmation: "YES"}); st != http.StatusAccepted {
+		t.Fatalf("erase: %d", st)
+	}
+	rec := h.do(http.MethodGet, "/api/v1/changes?skip=check-ins&cursor="+url.QueryEscape(page.Cursor), nil, auth(testToken))
+	var skipped console.ChangePage
+	decode(t, rec, &skipped)
+	if got := serialsOf(skipped.Changes); !slices.Equal(got, []string{"S2"}) {
+		t.Fatalf("skip=check-ins: %v, want S2's command only", got)
+	}
+	// Only check-ins come: a held read skipping them waits the whole wait, and its cursor moves past them.
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		h.clock.Advance(time.Minute)
+		_ = h.sim.CheckIn("S1")
+	}()
+	hdr := auth(testToken)
+	hdr["Prefer"] = "wait=1"
+	start := time.Now()
+	rec = h.do(http.MethodGet, "/api/v1/changes?skip=check-ins&cursor="+url.QueryEscape(skipped.Cursor), nil, hdr)
+	var held console.ChangePage
+	decode(t, rec, &held)
+	if took := time.Since(start); len(held.Changes) != 0 || took < 900*time.Millisecond || held.Cursor == skipped.Cursor {
+		t.Errorf("only a check-in came: %+v after %s, want no changes after the whole second and the cursor past the check-in", held, took)
+	}
+}
