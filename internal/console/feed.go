@@ -62,7 +62,9 @@ type Feed interface {
 
 // SkipCheckIns, in a context given to Changes, asks the console to leave out the changes of
 // lastCheckIn alone (skip=check-ins): a long poll then waits for a change somebody waits for.
-func SkipCheckIns(ctx context.Context) context.Context { return context.WithValue(ctx, skipKey{}, true) }
+func SkipCheckIns(ctx context.Context) context.Context {
+	return context.WithValue(ctx, skipKey{}, true)
+}
 
 type skipKey struct{}
 
