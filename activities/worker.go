@@ -38,6 +38,12 @@ type WorkerInfo struct {
 	// console commands (DESTRUCTIVE_BUDGET, DESTRUCTIVE_BUDGET_WINDOW); 0 takes 50 in 10 minutes.
 	DestructiveBudget       int           `json:"destructiveBudget,omitempty"`
 	DestructiveBudgetWindow time.Duration `json:"destructiveBudgetWindow,omitempty"`
+	// ConsoleWatcher is the workflow ID of the console's watcher (workflows.ConsoleWatcher),
+	// which a waiting device starts when none runs; "" without a console endpoint.
+	ConsoleWatcher string `json:"consoleWatcher,omitempty"`
+	// ConsoleSafetyNetPoll is how often a waiting device reads the console when the watcher wakes
+	// it for nothing (CONSOLE_SAFETY_NET_POLL); 0: a day.
+	ConsoleSafetyNetPoll time.Duration `json:"consoleSafetyNetPoll,omitempty"`
 }
 
 // The default destruction budget: 50 wipes and deletes in any 10 minutes.

@@ -81,7 +81,35 @@ func main() {
 	flag.IntVar(&o.appleFleet, "apple-fleet", 300, "Apple scenarios: devices of the fleet that runs with the singles (c); the README's figures take 1000")
 	flag.DurationVar(&o.appleStagger, "apple-stagger", 300*time.Millisecond, "Apple scenarios: real time between two single devices' starts")
 	flag.IntVar(&o.pilot, "pilot", 54, "devices of the pilot fleet that measures an average device's activities (and warms up)")
+	waiting := flag.Int("waiting", 0, "the waiting benchmark instead (bench/waiting.go): this many devices waiting over a simulated week, e.g. 1000")
+	waitingLarge := flag.Bool("waiting-large", false, "the waiting benchmark: also 10,000 devices, and how the figures grow")
+	waitingScale := flag.Float64("waiting-scale", 1440, "the waiting benchmark: simulated seconds a real second (1440: a day a minute)")
+	waitingDays := flag.Float64("waiting-days", 7, "the waiting benchmark: simulated days measured")
+	waitingSettle := flag.Duration("waiting-settle", 10*time.Minute, "the waiting benchmark: how long the workflows may lag the simulator at the end")
 	flag.Parse()
+	if *waiting > 0 || *waitingLarge {
+		if o.server == "cluster" {
+			fmt.Fprintln(os.Stderr, "bench: the waiting benchmark runs on a dev server of its own; leave out --server cluster")
+			os.Exit(2)
+		}
+		o.temporalCLI = os.Getenv("TEMPORAL_CLI_PATH")
+		if o.temporalCLI == "" {
+			o.temporalCLI = filepath.Join("bin", "temporal")
+		}
+		sizes := []int{}
+		if *waiting > 0 {
+			sizes = append(sizes, *waiting)
+		}
+		if *waitingLarge {
+			sizes = append(sizes, 10000)
+		}
+		fmt.Println(machine(o.temporalCLI, "dev server, SQLite in memory, its own for the waiting benchmark"))
+		if err := runWaiting(context.Background(), o, sizes, *waitingScale, *waitingDays, *waitingSettle); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	for _, s := range strings.Split(*devices, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 1 {

@@ -290,7 +290,10 @@ Where to look
                                 bin/starter inbox
   One device:                   bin/starter status <serial> --history
   Apple's budget and queue:     bin/starter apple
-`, ui, runID, ui)
+  Activation Lock, reusable?:   bin/starter activation-lock <serial>
+  The signed records:           bin/starter evidence verify; bin/starter evidence certificate <serial> --out cert.html
+  In another terminal first:    export CODEC_KEY_FILE=%s   # the demo's payload keys: its details are encrypted
+`, ui, runID, ui, os.Getenv("CODEC_KEY_FILE"))
 	for _, s := range fleet {
 		st := results[s.req.Serial]
 		if st.Outcome == workflows.OutcomeRunning && len(st.Choices) > 0 {

@@ -164,6 +164,11 @@ func TestMatrixEndToEnd(t *testing.T) {
 		}
 		// Every device records a single version marker since lean-lifecycle v1.
 		saveHistory(t, run.GetID(), name+"-lean")
+		// Waits on the device are woken by the console watcher since watched-wait v1.
+		saveHistory(t, run.GetID(), name+"-watched-v1")
+		// Every change of 2026-12-02 together: lean-lifecycle, watched-wait, activation-lock and
+		// destruction-budget (the device of the code as merged).
+		saveHistory(t, run.GetID(), name+"-lean-watched")
 	}
 }
 

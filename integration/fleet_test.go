@@ -222,6 +222,7 @@ func TestFleetEndToEnd(t *testing.T) {
 		if r.Request.Enrollment == procedure.ADE && r.Request.Wipe {
 			saveHistory(t, contract.DeviceWorkflowID(r.Request.Serial), "fleet-wipe-ade-coordinated")
 			saveHistory(t, contract.DeviceWorkflowID(r.Request.Serial), "fleet-wipe-ade-lean")
+			saveHistory(t, contract.DeviceWorkflowID(r.Request.Serial), "fleet-wipe-ade-lean-watched")
 			break
 		}
 	}

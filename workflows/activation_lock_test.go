@@ -42,7 +42,7 @@ func newLockHarness(t *testing.T, info activities.WorkerInfo) *lockHarness {
 	h.env.RegisterActivity(&activities.Apple{API: h.world, ServerID: fakeServer})
 	h.env.RegisterActivity(&activities.Notify{Notifier: h.world})
 	h.env.RegisterActivity(&activities.Evidence{Archive: archive})
-	info.ConsoleMode, info.AppleConfigured, info.AppleServerID = contract.ModeAutomated, true, fakeServer
+	info.ConsoleMode, info.AppleConfigured, info.AppleServerID, info.ConsoleSafetyNetPoll = contract.ModeAutomated, true, fakeServer, fakeSafetyNet
 	h.env.RegisterActivity(&activities.Worker{Info: info})
 	return &lockHarness{harness: h, archive: archive}
 }
@@ -365,7 +365,7 @@ func TestCoordinatorAnswersLockReadsCarriedAndSignalled(t *testing.T) {
 	env.RegisterWorkflow(AppleCoordinator)
 	env.RegisterActivity(&activities.Apple{API: apple, ServerID: fakeServer})
 	env.RegisterActivity(&activities.Signals{})
-	env.RegisterActivity(&activities.Worker{Info: activities.WorkerInfo{AppleConfigured: true, AppleServerID: fakeServer}})
+	env.RegisterActivity(&activities.Worker{Info: activities.WorkerInfo{AppleConfigured: true, AppleServerID: fakeServer, ConsoleSafetyNetPoll: fakeSafetyNet}})
 	answered := map[string]AppleAnswer{}
 	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", signalAppleAnswer, mock.Anything).Return(
 		func(_, _, _, _ string, arg any) error {

@@ -56,6 +56,7 @@ func (w *device) consoleCommand(ctx workflow.Context, id procedure.StepID, req c
 			return workflow.ExecuteActivity(longPollOptions(pctx, contract.ConsoleTaskQueue, "await "+req.Type+" on "+serial, w.timing.CheckInPoll, within),
 				consoleActs.AwaitCommand, activities.CommandRef{Serial: serial, CommandID: cmd.ID})
 		},
+		check: w.checkCommand(activities.CommandRef{Serial: serial, CommandID: cmd.ID}, req.Type, &acked),
 	})
 	switch {
 	case activities.IsType(err, activities.ErrCommandFailed):

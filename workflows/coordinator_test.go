@@ -255,7 +255,7 @@ func TestCoordinatorTellsLateDevicesOfTheBudgetWait(t *testing.T) {
 	env.RegisterWorkflow(AppleCoordinator)
 	env.RegisterActivity(&activities.Apple{API: apple, ServerID: fakeServer})
 	env.RegisterActivity(&activities.Signals{})
-	env.RegisterActivity(&activities.Worker{Info: activities.WorkerInfo{AppleConfigured: true, AppleServerID: fakeServer, ApplePostPerHour: 1}})
+	env.RegisterActivity(&activities.Worker{Info: activities.WorkerInfo{AppleConfigured: true, AppleServerID: fakeServer, ApplePostPerHour: 1, ConsoleSafetyNetPoll: fakeSafetyNet}})
 	var notices []string
 	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", signalAppleAnswer, mock.Anything).Return(
 		func(_, id, _, _ string, arg any) error {
@@ -303,7 +303,7 @@ func TestCoordinatorPollsBackOff(t *testing.T) {
 	env.RegisterWorkflow(AppleCoordinator)
 	env.RegisterActivity(&activities.Apple{API: apple, ServerID: fakeServer})
 	env.RegisterActivity(&activities.Signals{})
-	env.RegisterActivity(&activities.Worker{Info: activities.WorkerInfo{AppleConfigured: true, AppleServerID: fakeServer}})
+	env.RegisterActivity(&activities.Worker{Info: activities.WorkerInfo{AppleConfigured: true, AppleServerID: fakeServer, ConsoleSafetyNetPoll: fakeSafetyNet}})
 	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", signalAppleAnswer, mock.Anything).Return(nil)
 	var reads []time.Time
 	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {

@@ -46,7 +46,7 @@ func newBudgetHarness(t *testing.T, mode string, info activities.WorkerInfo) (*h
 	h.env.RegisterActivity(&activities.Notify{Notifier: h.world})
 	ev := testEvidence(t)
 	h.env.RegisterActivity(ev)
-	info.ConsoleMode, info.AppleConfigured, info.AppleServerID = mode, true, fakeServer
+	info.ConsoleMode, info.AppleConfigured, info.AppleServerID, info.ConsoleSafetyNetPoll = mode, true, fakeServer, fakeSafetyNet
 	h.env.RegisterActivity(&activities.Worker{Info: info})
 	return h, ev
 }
@@ -197,7 +197,10 @@ func TestFiftyFirstDestructiveCommandWaitsForApproval(t *testing.T) {
 	h.world.add(serial, "manual")
 	id := contract.DeviceWorkflowID(serial)
 	in := DeviceInput{Request: procedure.Request{Serial: serial, Enrollment: procedure.Manual}, Confirmed: true,
-		RequestedBy: "alice", Contact: "user@example.com", Timing: Timing{CheckInPoll: 30 * time.Second, ConsolePoll: 10 * time.Second}}
+		RequestedBy: "alice", Contact: "user@example.com",
+		// The device reads the console every minute while it waits (the watcher wakes nobody here), so
+		// it reaches its delete while the 50 grants are still in the window.
+		Timing: Timing{CheckInPoll: 30 * time.Second, ConsolePoll: 10 * time.Second, SafetyNetPoll: time.Minute}}
 
 	var held DeviceStatus
 	var budget DestructionBudgetStatus

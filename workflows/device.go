@@ -50,6 +50,8 @@ type device struct {
 	// lean: changeLeanLifecycle's version 1 (lean.go); appleHeld: Apple's budget holds the
 	// device's request to the coordinator now.
 	lean, appleHeld bool
+
+	watcherAsked bool // this run has started the console watcher (device_watched.go)
 }
 
 // DeviceOffboarding takes one device through its path of the vendor procedure.

@@ -37,7 +37,7 @@ func newHarness(t *testing.T, mode string) *harness {
 	h.env.RegisterActivity(&activities.Apple{API: h.world, ServerID: fakeServer})
 	h.env.RegisterActivity(&activities.Notify{Notifier: h.world})
 	h.env.RegisterActivity(testEvidence(t))
-	h.env.RegisterActivity(&activities.Worker{Info: activities.WorkerInfo{ConsoleMode: mode, AppleConfigured: true, AppleServerID: fakeServer}})
+	h.env.RegisterActivity(&activities.Worker{Info: activities.WorkerInfo{ConsoleMode: mode, AppleConfigured: true, AppleServerID: fakeServer, ConsoleSafetyNetPoll: fakeSafetyNet}})
 	return h
 }
 

@@ -22,6 +22,9 @@ type longWait struct {
 	poll func(ctx workflow.Context, within time.Duration) workflow.Future
 	// out receives the poll's result.
 	out any
+	// check reads the console once (a short activity, filling out) and reports whether the wait
+	// is over: the wait of changeWatchedWait, woken by the console watcher (device_watched.go).
+	check func(ctx workflow.Context) (bool, error)
 	// user is the step whose instructions the device's user is reminded of; "" for none.
 	user procedure.StepID
 	// escalation lists what a person may choose at the deadline besides keep-waiting.
@@ -38,6 +41,9 @@ type longWait struct {
 // timer. A timer is set only without a poll (operator mode), or when the server ended the poll
 // early because its next attempt would fall after the checkpoint.
 func (w *device) waitOnDevice(ctx workflow.Context, lw longWait) (string, error) {
+	if lw.check != nil && w.watchedWait(ctx) {
+		return w.waitWatched(ctx, lw)
+	}
 	choices := []string{procedure.OutcomeDone}
 	instruction := ""
 	party := procedure.PartyDevice

@@ -82,6 +82,13 @@ func newFakeWorld() *fakeWorld {
 
 const fakeServer = "MDM-SERVER-1"
 
+// fakeSafetyNet is the safety-net read of the tests' workers: the fake's devices check in with
+// reads, not with time, and no console watcher runs beside them, so a waiting device must read
+// as often as the long poll it replaced (CheckInPoll's default) for these tests to see the same
+// check-ins at the same times. device_watched_test.go tests the watched wait itself, woken by
+// signals, with the daily default.
+const fakeSafetyNet = 10 * time.Minute
+
 // add puts a device in the console; enrollment picks ADE and removability like the vendor's matrix.
 func (f *fakeWorld) add(serial, enrollment string, opts ...func(*fakeDevice)) *fakeDevice {
 	d := &fakeDevice{Device: console.Device{Serial: serial, Status: console.StatusManaged, Supervised: true,

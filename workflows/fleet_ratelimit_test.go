@@ -57,7 +57,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 			h.env.RegisterActivity(&activities.Apple{API: apple, ServerID: fakeServer, HoldCap: time.Millisecond})
 			h.env.RegisterActivity(&activities.Notify{Notifier: h.world})
 			h.env.RegisterActivity(testEvidence(t))
-			h.env.RegisterActivity(&activities.Worker{Info: activities.WorkerInfo{ConsoleMode: contract.ModeAutomated, AppleConfigured: true, AppleServerID: fakeServer}})
+			h.env.RegisterActivity(&activities.Worker{Info: activities.WorkerInfo{ConsoleMode: contract.ModeAutomated, AppleConfigured: true, AppleServerID: fakeServer, ConsoleSafetyNetPoll: fakeSafetyNet}})
 			want := "ReadDevice"
 			if name == "apple" {
 				want = "AssignedServer"

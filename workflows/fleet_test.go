@@ -51,7 +51,7 @@ func newFleetHarnessWith(t *testing.T, coordinated bool, info activities.WorkerI
 	h.env.RegisterActivity(&activities.Apple{API: h.apple, ServerID: fakeServer, HoldCap: time.Millisecond})
 	h.env.RegisterActivity(&activities.Notify{Notifier: h.world})
 	h.env.RegisterActivity(fleetEvidence(t))
-	info.ConsoleMode, info.AppleConfigured, info.AppleServerID = contract.ModeAutomated, true, fakeServer
+	info.ConsoleMode, info.AppleConfigured, info.AppleServerID, info.ConsoleSafetyNetPoll = contract.ModeAutomated, true, fakeServer, fakeSafetyNet
 	h.env.RegisterActivity(&activities.Worker{Info: info})
 	h.env.RegisterActivity(&activities.Fleet{}) // no client: the census is off unless a test mocks it
 	// No sender: the batcher answers by signals of its own (the test environment cannot take

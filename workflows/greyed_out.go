@@ -26,7 +26,8 @@ func (w *device) awaitGreyedOut(ctx workflow.Context) (ending, error) {
 	party := procedure.PartyOperator // a person reports what CLOMO PANEL shows
 	if !w.operatorMode() {
 		party = procedure.PartyDevice
-		lw.out = &consoleDevice{}
+		out := &consoleDevice{}
+		lw.out, lw.check = out, w.checkGreyedOut(out)
 		lw.poll = func(pctx workflow.Context, within time.Duration) workflow.Future {
 			return workflow.ExecuteActivity(longPollOptions(pctx, contract.ConsoleTaskQueue, "await greyed-out "+serial, w.timing.CheckInPoll, within),
 				consoleActs.AwaitGreyedOut, serial)

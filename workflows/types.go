@@ -46,6 +46,10 @@ type Timing struct {
 	ConsolePoll time.Duration `json:"consolePoll,omitempty"`
 	// ApplePoll is how often an Apple Business activity is checked.
 	ApplePoll time.Duration `json:"applePoll,omitempty"`
+	// SafetyNetPoll is how often a wait on the device reads the console when the console
+	// watcher wakes nobody (changeWatchedWait); 0 takes the worker's CONSOLE_SAFETY_NET_POLL,
+	// a day by default.
+	SafetyNetPoll time.Duration `json:"safetyNetPoll,omitempty"`
 }
 
 // DefaultTiming is production's: devices check in within hours, users get a day between reminders.

@@ -110,6 +110,9 @@ type Console struct {
 	Token     string  `envconfig:"CONSOLE_TOKEN" secret:"true"`
 	Mode      string  `envconfig:"CONSOLE_MODE" default:"automated"`
 	RateLimit float64 `envconfig:"CONSOLE_RATE_LIMIT" default:"20"`
+	// SafetyNetPoll is how often a waiting device reads the console when the console watcher
+	// wakes it for nothing (workflows.DefaultSafetyNetPoll).
+	SafetyNetPoll time.Duration `envconfig:"CONSOLE_SAFETY_NET_POLL" default:"24h"`
 }
 
 // Apple is the Apple Business API (Apple School and Business Manager API) account.
@@ -362,6 +365,7 @@ func (w Worker) validate() error {
 		checkURL("APPLE_TOKEN_URL", w.TokenURL, false),
 		checkURL("NOTIFY_WEBHOOK_URL", w.WebhookURL, true),
 		positive("CONSOLE_RATE_LIMIT", w.Console.RateLimit),
+		positive("CONSOLE_SAFETY_NET_POLL", w.Console.SafetyNetPoll.Seconds()),
 		positive("APPLE_RATE_LIMIT", w.Apple.RateLimit),
 		positive("APPLE_GET_PER_MINUTE", float64(w.Apple.GetPerMinute)),
 		positive("APPLE_POST_PER_HOUR", float64(w.Apple.PostPerHour)),

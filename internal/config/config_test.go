@@ -31,7 +31,7 @@ func TestLoadWorkerDefaults(t *testing.T) {
 	}
 	want := Worker{
 		Temporal:                   Temporal{Address: "localhost:7233", Namespace: "default"},
-		Console:                    Console{URL: "http://127.0.0.1:8088", Mode: "automated", RateLimit: 20},
+		Console:                    Console{URL: "http://127.0.0.1:8088", Mode: "automated", RateLimit: 20, SafetyNetPoll: 24 * time.Hour},
 		Apple:                      Apple{APIURL: "https://api-business.apple.com", TokenURL: "https://account.apple.com/auth/oauth2/token", RateLimit: 5, GetPerMinute: 20, PostPerHour: 10, BudgetTimeScale: 1},
 		Notify:                     Notify{SMTPPort: 587},
 		Evidence:                   Evidence{Dir: ".offboard/evidence"},
@@ -69,6 +69,7 @@ func TestLoadWorkerOverrides(t *testing.T) {
 		"CONSOLE_TOKEN_FILE":               tokenFile,
 		"CONSOLE_MODE":                     "operator",
 		"CONSOLE_RATE_LIMIT":               "2.5",
+		"CONSOLE_SAFETY_NET_POLL":          "6h",
 		"APPLE_CLIENT_ID":                  "BUSINESSAPI.x",
 		"APPLE_KEY_ID":                     "k1",
 		"APPLE_PRIVATE_KEY_FILE":           "/key.p8",
@@ -93,7 +94,7 @@ func TestLoadWorkerOverrides(t *testing.T) {
 	if !w.Temporal.TLSEnabled() {
 		t.Error("a CA path should turn TLS on")
 	}
-	if w.Console.Token != "tok-from-file" || w.Console.Mode != "operator" || w.Console.RateLimit != 2.5 {
+	if w.Console.Token != "tok-from-file" || w.Console.Mode != "operator" || w.Console.RateLimit != 2.5 || w.Console.SafetyNetPoll != 6*time.Hour {
 		t.Errorf("console: %+v", w.Console)
 	}
 	if !w.Apple.Configured() {

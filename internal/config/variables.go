@@ -33,6 +33,7 @@ var descriptions = []struct{ name, text string }{
 	{"CONSOLE_TOKEN", "console API bearer token"},
 	{"CONSOLE_MODE", "who carries out console steps: automated (the console API) or operator (a person in CLOMO PANEL)"},
 	{"CONSOLE_RATE_LIMIT", "console API requests per second, across all workers (task-queue rate limit)"},
+	{"CONSOLE_SAFETY_NET_POLL", "how often a device waiting on its check-in reads the console when the console watcher wakes it for nothing (the watcher follows the console's change feed)"},
 	{"APPLE_CLIENT_ID", "Apple Business API client ID; with the key and server ID, enables the abm-unassign step"},
 	{"APPLE_KEY_ID", "Apple Business API key ID"},
 	{"APPLE_PRIVATE_KEY_FILE", "Apple Business API private key (.p8, PEM)"},

@@ -82,6 +82,8 @@ const (
 	EventGreyedOut  = "greyed-out"
 	EventCheckedOut = "checked-out"
 	EventRecordGone = "record-gone"
+	// EventConsoleChanged: the console watcher saw the device change in the console's feed.
+	EventConsoleChanged = "console-changed"
 )
 
 const (

@@ -13,6 +13,7 @@ import (
 // MDM profile is gone from it (wiped, or removed by its user), the console notices and the record
 // turns greyed-out. The caller holds s.mu.
 func (s *Simulator) checkIn(d *DeviceState, at time.Time) {
+	defer s.noteFeed(d.Serial, at)
 	d.LastCheckIn = at
 	if !d.MDMProfileInstalled {
 		s.leftMDM(d, at)

@@ -83,6 +83,10 @@ type Config struct {
 	// time. Every request does so too, so the ticker only matters to an idle simulator.
 	TickInterval time.Duration
 
+	// FeedRetention is how many entries the change feed (GET /api/v1/changes) keeps; a cursor
+	// older than the oldest kept answers 410. 0: DefaultFeedRetention.
+	FeedRetention int
+
 	// apple is the Apple budget's running state (its buckets and the Retry-After windows given),
 	// not configuration: withDefaults makes a fresh one for every simulator New builds.
 	apple *appleRuntime
@@ -136,6 +140,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.SaveDebounce <= 0 {
 		c.SaveDebounce = DefaultSaveDebounce
+	}
+	if c.FeedRetention <= 0 {
+		c.FeedRetention = DefaultFeedRetention
 	}
 	if c.TickInterval <= 0 {
 		c.TickInterval = DefaultTickInterval

@@ -105,5 +105,6 @@ func (s *Simulator) appendLedger(e LedgerEntry) {
 	s.st.Ledger = append(s.st.Ledger, e)
 	if e.Serial != "" {
 		s.ledgerBySerial[e.Serial] = append(s.ledgerBySerial[e.Serial], len(s.st.Ledger)-1)
+		s.noteFeed(e.Serial, e.Time)
 	}
 }

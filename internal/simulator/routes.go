@@ -27,6 +27,7 @@ func (s *Simulator) routes() http.Handler {
 	outside(apiConsole, "GET /api/v1/devices/{serial}", s.handleDevice)
 	outside(apiConsole, "POST /api/v1/devices/{serial}/commands", s.handleSendCommand)
 	outside(apiConsole, "GET /api/v1/devices/{serial}/commands/{id}", s.handleCommand)
+	outside(apiConsole, "GET /api/v1/changes", s.handleChanges)
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeConsoleError(w, http.StatusNotFound, console.CodeBadRequest, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})

@@ -33,6 +33,9 @@ type Simulator struct {
 
 	faults faultInjector
 
+	feed    feed   // the change feed (feed.go), derived from the model, in memory only
+	feedSeq uint64 // counts the feed's epochs
+
 	dirty     chan struct{} // a change waits to be saved
 	watchers  chan struct{} // closed at the next change: wakes held GETs (watch.go)
 	done      chan struct{}
@@ -117,6 +120,7 @@ func (s *Simulator) AddDevices(specs ...DeviceSpec) error {
 		d := newDevice(spec, s.cfg, now)
 		s.st.Devices[d.Serial] = d
 		s.scheduleDevice(d)
+		s.noteFeed(d.Serial, now)
 	}
 	s.changed()
 	return nil
@@ -282,4 +286,5 @@ func (s *Simulator) rebuildIndexes() {
 			s.schedule(event{at: a.CompleteAt, kind: evActivityDone, id: a.ID})
 		}
 	}
+	s.resetFeed()
 }

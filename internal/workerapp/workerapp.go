@@ -52,7 +52,8 @@ func NewActivities(cfg config.Worker, logger *zap.Logger) (Activities, error) {
 			AppleServerID: cfg.Apple.ServerID, AppleOrg: cfg.Apple.ClientID,
 			AppleGetPerMinute: cfg.Apple.GetPerMinute, ApplePostPerHour: cfg.Apple.PostPerHour, AppleBudgetTimeScale: cfg.Apple.BudgetTimeScale,
 			ActivationLockHold: cfg.Apple.ActivationLockHold, FleetApprovalWipes: cfg.FleetApprovalWipes,
-			ConsoleID: consoleID(cfg.Console.URL), DestructiveBudget: cfg.Destructive.Budget, DestructiveBudgetWindow: cfg.Destructive.BudgetWindow}},
+			ConsoleID: consoleID(cfg.Console.URL), DestructiveBudget: cfg.Destructive.Budget, DestructiveBudgetWindow: cfg.Destructive.BudgetWindow,
+			ConsoleSafetyNetPoll: cfg.Console.SafetyNetPoll}},
 	}
 	if cfg.Console.URL != "" {
 		c, err := console.New(console.Config{BaseURL: cfg.Console.URL, Token: cfg.Console.Token, HTTPClient: httpClient, UserAgent: "offboard-worker"})
@@ -60,6 +61,7 @@ func NewActivities(cfg config.Worker, logger *zap.Logger) (Activities, error) {
 			return Activities{}, fmt.Errorf("console client: %w", err)
 		}
 		acts.Console.API = c
+		acts.Worker.Info.ConsoleWatcher = workflows.ConsoleWatcherWorkflowID(cfg.Console.URL)
 	}
 	if cfg.Apple.Configured() {
 		key, err := applebusiness.LoadPrivateKey(cfg.Apple.PrivateKeyFile)
@@ -215,6 +217,7 @@ func Start(c client.Client, acts Activities, opts Options) (stop func(), err err
 	batcherW.RegisterWorkflow(workflows.AppleUnassignBatcher)
 	batcherW.RegisterWorkflow(workflows.AppleCoordinator)
 	batcherW.RegisterWorkflow(workflows.DestructionBudget)
+	batcherW.RegisterWorkflow(workflows.ConsoleWatcher)
 	batcherW.RegisterActivity(&activities.Signals{Sender: c})
 	started := []worker.Worker{}
 	stop = func() {

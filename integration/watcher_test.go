@@ -1,0 +1,111 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/offboard/offboard/internal/contract"
+	"github.com/offboard/offboard/internal/procedure"
+	"github.com/offboard/offboard/internal/simulator"
+	"github.com/offboard/offboard/workflows"
+)
+
+// N devices waiting on their check-in cost the console O(1) requests a while, not O(N): the
+// console watcher follows the change feed for all of them and the devices hold no poll. The
+// devices that then check in are woken by the watcher (their safety-net read is a day away) and
+// finish; the others go on waiting, unread.
+func TestWaitingDevicesCostTheConsoleO1(t *testing.T) {
+	const n = 40
+	timing := fastTiming
+	timing.CheckInDeadline = time.Hour // nobody escalates during the test
+	timing.UserReminders = []time.Duration{time.Hour}
+	stamp := time.Now().UnixNano() % 100000
+	// Devices nobody offboards check in every simulated half hour (twice a real second): their
+	// check-ins are in the feed, and must not make the watcher read it at their pace.
+	for i := range 5 {
+		if err := world.Sim.AddDevices(quick(simulator.DeviceSpecFor(fmt.Sprintf("NOISE%02dO1%05d", i, stamp), "manual"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var serials []string
+	for i := range n {
+		serial := fmt.Sprintf("WAIT%02dO1%05d", i, stamp)
+		serials = append(serials, serial)
+		spec := simulator.DeviceSpecFor(serial, "manual")
+		spec.CheckInEvery = simulator.Never
+		if err := world.Sim.AddDevices(spec); err != nil {
+			t.Fatal(err)
+		}
+		req := procedure.Request{Serial: serial, Enrollment: procedure.Manual, Wipe: true, WipeMethod: procedure.WipeConsole}
+		if _, err := tc.ExecuteWorkflow(context.Background(), startOptions(serial, "wipe/manual"), contract.DeviceWorkflowType,
+			workflows.DeviceInput{Request: req, Confirmed: true, Timing: timing}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer func() {
+		for _, s := range serials {
+			_ = tc.CancelWorkflow(context.Background(), contract.DeviceWorkflowID(s), "")
+		}
+	}()
+	eventually(t, 90*time.Second, func() bool {
+		for _, s := range serials {
+			if st := status(t, s); st.WaitingOn != procedure.PartyDevice || st.Current != procedure.AwaitGreyedOut {
+				return false
+			}
+		}
+		return true
+	}, "every device waiting on its check-in at await-greyed-out")
+
+	const window = 25 * time.Second // more than a long poll's 20 s hold
+	first := world.Sim.Stats()
+	time.Sleep(window)
+	last := world.Sim.Stats()
+	calls := last.ConsoleCalls - first.ConsoleCalls
+	for name, c := range last.Calls {
+		if d := c - first.Calls[name]; d > 0 {
+			t.Logf("%s: %d", name, d)
+		}
+	}
+	t.Logf("%d devices waiting: %d console requests in %s", n, calls, window)
+	if calls > 5 {
+		t.Errorf("%d devices waiting cost %d console requests in %s: want a few (the watcher's), not some per device", n, calls, window)
+	}
+
+	// Half of them check in: the erase lands, the records turn greyed-out, the watcher wakes them.
+	for _, s := range serials[:n/2] {
+		if err := world.Sim.CheckIn(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 60*time.Second, func() bool {
+		for _, s := range serials[:n/2] {
+			if st := status(t, s); st.Outcome != workflows.OutcomeRemoved {
+				return false
+			}
+		}
+		return true
+	}, "the devices that checked in removed")
+	for _, s := range serials[n/2:] {
+		if st := status(t, s); st.WaitingOn != procedure.PartyDevice {
+			t.Errorf("%s never checked in, yet waits on %s", s, st.WaitingOn)
+		}
+		assertLedger(t, s)
+	}
+	for _, s := range serials[:n/2] {
+		assertLedger(t, s)
+	}
+}
+
+// eventually polls cond every 200 ms until it holds, failing the test after d.
+func eventually(t *testing.T, d time.Duration, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %s", d, what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
