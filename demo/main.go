@@ -292,8 +292,9 @@ Where to look
   Apple's budget and queue:     bin/starter apple
   Activation Lock, reusable?:   bin/starter activation-lock <serial>
   The signed records:           bin/starter evidence verify; bin/starter evidence certificate <serial> --out cert.html
-  In another terminal first:    export CODEC_KEY_FILE=%s   # the demo's payload keys: its details are encrypted
-`, ui, runID, ui, os.Getenv("CODEC_KEY_FILE"))
+  In another terminal first:    export CODEC_KEY_FILE=%s EVIDENCE_DIR=%s EVIDENCE_SIGNING_KEY_FILE=%s
+                                (the demo's payload keys, its details being encrypted; its signed records)
+`, ui, runID, ui, os.Getenv("CODEC_KEY_FILE"), os.Getenv("EVIDENCE_DIR"), os.Getenv("EVIDENCE_SIGNING_KEY_FILE"))
 	for _, s := range fleet {
 		st := results[s.req.Serial]
 		if st.Outcome == workflows.OutcomeRunning && len(st.Choices) > 0 {

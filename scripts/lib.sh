@@ -28,6 +28,10 @@ export APPLE_BUDGET_TIME_SCALE=$time_scale
 export CODEC_KEY_FILE=$data/codec-keys CODEC_TOKEN_FILE=$data/codec-token CODEC_LISTEN=${CODEC_LISTEN:-127.0.0.1:8234}
 export CODEC_CORS_ORIGIN=http://localhost:8233,http://127.0.0.1:8233
 
+# Each device's retirement record is signed (Ed25519, a key made for this demo) and kept in the
+# demo's own archive, so `bin/starter evidence verify` checks the demo's records (docs/evidence.md).
+export EVIDENCE_DIR=$data/evidence EVIDENCE_SIGNING_KEY_FILE=$data/evidence-key.pem
+
 start_worker() {
 	bin/worker >>"$data/worker.log" 2>&1 &
 	echo $! >"$data/worker.pid"
@@ -43,6 +47,7 @@ start_stack() {
 	bin/demo keys --dir "$data"
 	[[ -s $CODEC_KEY_FILE ]] || bin/codec keygen -file "$CODEC_KEY_FILE" >/dev/null
 	[[ -s $CODEC_TOKEN_FILE ]] || (umask 077 && od -An -N24 -tx1 /dev/urandom | tr -d ' \n' >"$CODEC_TOKEN_FILE")
+	[[ -s $EVIDENCE_SIGNING_KEY_FILE ]] || bin/starter evidence keygen --file "$EVIDENCE_SIGNING_KEY_FILE" >/dev/null
 	echo "Starting the codec server on $CODEC_LISTEN (decodes payloads for the Web UI) ..."
 	bin/codec >>"$data/codec.log" 2>&1 &
 	echo $! >"$data/codec.pid"
