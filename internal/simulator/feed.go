@@ -137,7 +137,9 @@ func (s *Simulator) noteFeed(serial string, at time.Time) {
 	}
 	s.feed.entries = append(s.feed.entries, feedEntry{seq: s.feed.next, change: console.Change{Serial: serial, Kind: kind, Fields: fields, At: at}})
 	s.feed.next++
-	if over := len(s.feed.entries) - s.feed.keep; over > 0 {
+	// Trim in chunks of an eighth of what is kept: one entry at a time would move every kept entry
+	// on every change once the feed is full (a busy console's check-ins stalled the simulator).
+	if over := len(s.feed.entries) - s.feed.keep; over > 0 && over >= max(1, s.feed.keep/8) {
 		s.feed.entries = slices.Delete(s.feed.entries, 0, over)
 	}
 	s.wakeWatchers()
@@ -256,6 +258,8 @@ func (s *Simulator) handleChanges(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusOK, page)
 			return
 		}
+		// Nothing to answer yet: what was passed over (check-ins alone) is not scanned again.
+		cursor = page.Cursor
 		recheck := min(left, s.cfg.TickInterval)
 		if hasNext {
 			recheck = min(recheck, max(next, time.Millisecond))
