@@ -24,7 +24,7 @@ func (f *fakeWorld) ActivationLockStatus(_ context.Context, serial string) (appl
 	if typ == "" {
 		typ = applebusiness.LockTypeNone
 	}
-	return applebusiness.ActivationLock{Serial: serial, IsLocked: typ != applebusiness.LockTypeNone, LockType: typ, ReadAt: time.Unix(0, 0)}, nil
+	return applebusiness.ActivationLock{Serial: serial, IsLocked: typ != applebusiness.LockTypeNone, LockType: typ, ReadAt: time.Now().UTC()}, nil
 }
 
 // fakeLockServerError as a device's lock makes every read of it fail with a 500, as Apple's does

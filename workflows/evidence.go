@@ -21,8 +21,9 @@ var evidenceActs *activities.Evidence
 // replay without it.
 const versionRetirementRecord = "retirement-record"
 
-// ActivationLockNotChecked is what the record says of Activation Lock while Offboard reads none.
-const ActivationLockNotChecked = "not checked: this version of Offboard does not read Activation Lock"
+// ActivationLockNotChecked is what the record says of Activation Lock when the run reached §5
+// without reading it: it began before Offboard read Activation Lock (activation_lock.go).
+const ActivationLockNotChecked = "not checked: this run began before Offboard read Activation Lock"
 
 // recordEvidence writes the device's retirement record (docs/evidence.md) however the run ended:
 // one activity on the offboarding queue, retried until the archive takes it. ctx is the run's
