@@ -28,6 +28,10 @@ import (
 var fastTiming = workflows.Timing{
 	CheckInPoll: 300 * time.Millisecond, ConsolePoll: 200 * time.Millisecond, ApplePoll: 200 * time.Millisecond,
 	CheckInDeadline: time.Minute, UserReminders: []time.Duration{5 * time.Second}, OperatorReminder: 30 * time.Second,
+	// The console watcher wakes waiting devices; the safety net is short here because the suite's
+	// deadline is a real minute: under -race on a shared 2-core machine a feed read was seen to lag
+	// past it. TestWaitingDevicesCostTheConsoleO1 sets its own, long, to prove the watcher alone.
+	SafetyNetPoll: 3 * time.Second,
 }
 
 type device struct {
