@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -367,6 +368,7 @@ func TestCoordinatorAnswersLockReadsCarriedAndSignalled(t *testing.T) {
 	env.RegisterActivity(&activities.Signals{})
 	env.RegisterActivity(&activities.Worker{Info: activities.WorkerInfo{AppleConfigured: true, AppleServerID: fakeServer, ConsoleSafetyNetPoll: fakeSafetyNet}})
 	answered := map[string]AppleAnswer{}
+	var mu sync.Mutex // the test environment calls the mock from the coordinator's goroutines
 	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", signalAppleAnswer, mock.Anything).Return(
 		func(_, _, _, _ string, arg any) error {
 			var a AppleAnswer
@@ -375,6 +377,8 @@ func TestCoordinatorAnswersLockReadsCarriedAndSignalled(t *testing.T) {
 			} else if b, err := json.Marshal(arg); err == nil {
 				_ = json.Unmarshal(b, &a)
 			}
+			mu.Lock()
+			defer mu.Unlock()
 			answered[a.RequestID] = a
 			return nil
 		})
