@@ -234,6 +234,34 @@ func sameWorkflowPart(a, b Record) (bool, error) {
 	return bytes.Equal(x, y), nil
 }
 
+// readOnlyTemp writes b to a new temporary file of the archive's directory, synced and made
+// read-only, and returns its path; the caller links or renames it into place and removes it.
+func (a *Archive) readOnlyTemp(pattern string, b []byte) (string, error) {
+	tmp, err := os.CreateTemp(a.Dir, pattern)
+	if err != nil {
+		return "", err
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	if err := os.Chmod(tmp.Name(), 0o444); err != nil {
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	return tmp.Name(), nil
+}
+
 // writeOnce writes env to a temporary file, syncs it, makes it read-only and links it to name,
 // which fails if name exists.
 func (a *Archive) writeOnce(name string, env Envelope) error {
@@ -241,27 +269,12 @@ func (a *Archive) writeOnce(name string, env Envelope) error {
 	if err != nil {
 		return err
 	}
-	b = append(b, '\n')
-	tmp, err := os.CreateTemp(a.Dir, ".tmp-*")
+	tmp, err := a.readOnlyTemp(".tmp-*", append(b, '\n'))
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o444); err != nil {
-		return err
-	}
-	if err := os.Link(tmp.Name(), filepath.Join(a.Dir, name)); err != nil {
+	defer os.Remove(tmp)
+	if err := os.Link(tmp, filepath.Join(a.Dir, name)); err != nil {
 		return fmt.Errorf("evidence: write %s: %w", name, err)
 	}
 	if d, err := os.Open(a.Dir); err == nil {

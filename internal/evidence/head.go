@@ -78,26 +78,12 @@ func (a *Archive) writeHead(h Head, signer *Signer) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(a.Dir, ".tmp-head-*")
+	tmp, err := a.readOnlyTemp(".tmp-head-*", append(b, '\n'))
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o444); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(a.Dir, HeadFile)); err != nil {
+	defer os.Remove(tmp)
+	if err := os.Rename(tmp, filepath.Join(a.Dir, HeadFile)); err != nil {
 		return fmt.Errorf("evidence: write %s: %w", HeadFile, err)
 	}
 	return nil
