@@ -73,7 +73,7 @@ func main() {
 	flag.BoolVar(&o.skipFloor, "skip-floor", false, "measure the fleet only")
 	flag.IntVar(&o.wfPollers, "workflow-pollers", 2, "workflow task pollers of each worker (the fleet's and the floor's)")
 	flag.IntVar(&o.actPollers, "activity-pollers", 2, "activity task pollers of each worker and task queue (the fleet's and the floor's)")
-	flag.BoolVar(&o.autoscale, "poller-autoscaling", false, "the SDK's autoscaling pollers for every worker (the fleet's and the floor's)")
+	flag.BoolVar(&o.autoscale, "poller-autoscaling", true, "the SDK's autoscaling pollers for every worker, the fleet's and the floor's (the worker's default); false: fixed pollers")
 	flag.BoolVar(&o.shared, "shared-server", false, "run every measurement on one dev server (default: a fresh one for each floor and fleet run)")
 	flag.StringVar(&o.server, "server", "dev", "the Temporal server: dev (bin/temporal's dev server) or cluster (scripts/cluster.sh's PostgreSQL-backed cluster, a fresh namespace each measurement)")
 	flag.BoolVar(&o.apple, "apple", true, "also measure Apple's budget: (b) single devices started one after another, (c) a fleet and the singles at once")
@@ -166,7 +166,7 @@ func run(o options) error {
 	}
 	defer os.RemoveAll(dir)
 	world, err := stack.Start(stack.Options{TimeScale: o.scale, Dir: dir, WorkflowTaskPollers: o.wfPollers, ActivityTaskPollers: o.actPollers,
-		PollerAutoscaling: o.autoscale})
+		FixedPollers: !o.autoscale})
 	if err != nil {
 		_ = srv.Stop()
 		return err

@@ -189,8 +189,12 @@ type Worker struct {
 	// queue at once (the SDK's default is 2).
 	WorkflowTaskPollers int `envconfig:"WORKER_WORKFLOW_TASK_POLLERS" default:"2"`
 	ActivityTaskPollers int `envconfig:"WORKER_ACTIVITY_TASK_POLLERS" default:"2"`
-	// PollerAutoscaling lets the SDK scale the pollers (up to 4 times the numbers above).
-	PollerAutoscaling bool `envconfig:"WORKER_POLLER_AUTOSCALING" default:"false"`
+	// PollerAutoscaling lets the SDK scale the pollers (up to 4 times the numbers above). On by
+	// default: the SDK's fixed pollers all poll the sticky queue while it has a backlog, so under
+	// load the normal queue (a new workflow's first task, every query of a finished workflow) went
+	// unpolled long enough for the server to refuse queries ("no poller seen for task queue
+	// recently"); the autoscaling pollers always keep one poll on each.
+	PollerAutoscaling bool `envconfig:"WORKER_POLLER_AUTOSCALING" default:"true"`
 	// MetricsAddr is where the worker serves Prometheus metrics (host:port, /metrics); empty: off.
 	MetricsAddr string `envconfig:"WORKER_METRICS_ADDR"`
 	// FleetApprovalWipes: a fleet with more wipes than this waits for a second person's approval

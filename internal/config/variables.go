@@ -63,7 +63,7 @@ var descriptions = []struct{ name, text string }{
 	{"WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", "workflow tasks one worker runs at once"},
 	{"WORKER_WORKFLOW_TASK_POLLERS", "polls for workflow tasks one worker holds open (at least 2)"},
 	{"WORKER_ACTIVITY_TASK_POLLERS", "polls for activity tasks one worker holds open on each task queue"},
-	{"WORKER_POLLER_AUTOSCALING", "true: the SDK scales the pollers (up to 4 times the numbers above) and always keeps one on the normal queue"},
+	{"WORKER_POLLER_AUTOSCALING", "the SDK scales the pollers (up to 4 times the numbers above) and always keeps one on the normal queue; false: fixed pollers, which under load leave the normal queue (new devices, queries of finished ones) unpolled"},
 	{"WORKER_METRICS_ADDR", "host:port where the worker serves Prometheus metrics at /metrics (docs/metrics.md); unset: no metrics"},
 	{"FLEET_APPROVAL_WIPES", "a fleet with more wipes than this waits, before any device starts, for a second person's approval (starter fleet approve); 0: no fleet does"},
 	{"CODEC_LISTEN", "codec server (go run ./codec): host:port it listens on"},

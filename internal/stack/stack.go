@@ -35,7 +35,9 @@ type Options struct {
 	ConsoleRate, AppleRate float64
 	// WorkflowTaskPollers and ActivityTaskPollers are the workers' polls per task queue (0: 2).
 	WorkflowTaskPollers, ActivityTaskPollers int
-	PollerAutoscaling                        bool
+	// FixedPollers turns the SDK's autoscaling pollers (the worker's default,
+	// WORKER_POLLER_AUTOSCALING) off.
+	FixedPollers bool
 	// ReappearAfter is the simulator's (simulated) time after which a deleted, still-assigned ADE
 	// device reappears; 0 keeps the simulator's default. Tests that stop workers on purpose
 	// lengthen it: a stopped worker's activity waits out its timeout, many simulated hours.
@@ -124,7 +126,7 @@ func Start(opts Options) (*Stack, error) {
 		MaxConcurrentWorkflowTasks: 200,
 		WorkflowTaskPollers:        max(opts.WorkflowTaskPollers, 2),
 		ActivityTaskPollers:        max(opts.ActivityTaskPollers, 2),
-		PollerAutoscaling:          opts.PollerAutoscaling,
+		PollerAutoscaling:          !opts.FixedPollers,
 		FleetApprovalWipes:         opts.FleetApprovalWipes,
 	}
 	return s, nil
