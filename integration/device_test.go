@@ -173,6 +173,8 @@ func TestMatrixEndToEnd(t *testing.T) {
 		// Every change of 2026-12-02 together: lean-lifecycle, watched-wait, activation-lock and
 		// destruction-budget (the device of the code as merged).
 		saveHistory(t, run.GetID(), name+"-lean-watched")
+		// One version marker again since lean-lifecycle v2, which implies the changes of 2026-12-02.
+		saveHistory(t, run.GetID(), name+"-lean2")
 	}
 }
 

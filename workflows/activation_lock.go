@@ -75,7 +75,7 @@ func (w *device) activationLockBeforeUnassign(ctx workflow.Context) error {
 	if w.info.AppleConfigured && !w.coordinated(ctx) {
 		return nil // a run from before the Apple coordinator, the one keeper of Apple's budget: no lock read
 	}
-	if workflow.GetVersion(ctx, changeActivationLock, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if w.version(ctx, changeActivationLock, 1) == workflow.DefaultVersion {
 		return nil
 	}
 	id := procedure.TurnOffActivationLock

@@ -59,7 +59,7 @@ type DestructiveGrant struct {
 // allowDestruction is the budget's gate before the destructive command of step id (its key is
 // w.key(id)): it returns once the budget granted the command or a second person approved it.
 func (w *device) allowDestruction(ctx workflow.Context, id procedure.StepID) error {
-	if workflow.GetVersion(ctx, changeDestructionBudget, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if w.version(ctx, changeDestructionBudget, 1) == workflow.DefaultVersion {
 		return nil
 	}
 	key := w.key(id)

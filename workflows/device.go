@@ -50,6 +50,7 @@ type device struct {
 	// lean: changeLeanLifecycle's version 1 (lean.go); appleHeld: Apple's budget holds the
 	// device's request to the coordinator now.
 	lean, appleHeld bool
+	leanV           workflow.Version // changeLeanLifecycle's version (leanImplies)
 
 	watcherAsked bool // this run has started the console watcher (device_watched.go)
 }

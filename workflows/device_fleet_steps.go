@@ -44,7 +44,7 @@ type StepWait struct {
 func (w *device) askOperatorDelete(ctx workflow.Context, id procedure.StepID, outcomes []string) (StepReport, error) {
 	why, instruction := "delete the record in CLOMO PANEL and report what it showed", w.instruction(id)
 	if w.in.FleetID == "" || !procedure.Groupable(id) ||
-		workflow.GetVersion(ctx, versionFleetGroupedSteps, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		w.version(ctx, versionFleetGroupedSteps, 1) == workflow.DefaultVersion {
 		return w.askPerson(ctx, id, procedure.PartyOperator, why, instruction, outcomes)
 	}
 	instruction += fmt.Sprintf("\n\nThis device is one of fleet %s's devices waiting at `%s`: select them all in CLOMO PANEL and report once "+

@@ -26,7 +26,7 @@ const changeWatchedWait = "watched-wait"
 const DefaultSafetyNetPoll = 24 * time.Hour
 
 func (w *device) watchedWait(ctx workflow.Context) bool {
-	return workflow.GetVersion(ctx, changeWatchedWait, workflow.DefaultVersion, 1) >= 1
+	return w.version(ctx, changeWatchedWait, 1) >= 1
 }
 
 // safetyNet is the interval of the device's safety-net read: its own timing, else the worker's.

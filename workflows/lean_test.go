@@ -52,7 +52,7 @@ func TestLeanLifecycleWritesWhatAPersonWaitsOn(t *testing.T) {
 			h := newHarness(t, contract.ModeAutomated)
 			h.world.add(req.Serial, "ade")
 			if !c.lean {
-				h.env.OnGetVersion(changeLeanLifecycle, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+				h.env.OnGetVersion(changeLeanLifecycle, workflow.DefaultVersion, 2).Return(workflow.DefaultVersion)
 			}
 			got := written(h)
 			res, err := h.run(req)
@@ -72,32 +72,57 @@ func TestLeanLifecycleWritesWhatAPersonWaitsOn(t *testing.T) {
 	}
 }
 
-// From lean-lifecycle 1 a device records no version marker of the earlier changes: they are at
-// their newest (the coordinator, the retirement record), and the record is still written.
+// A device records one version marker: from lean-lifecycle 1 the changes before it are at their
+// newest without a marker of their own (the coordinator, the retirement record), from 2 those made
+// after it too (Activation Lock, the destruction budget, the watched wait); a run that recorded
+// lean-lifecycle 1 still reads those later changes from its markers.
 func TestLeanLifecycleImpliesTheEarlierChanges(t *testing.T) {
-	h := newHarness(t, contract.ModeAutomated)
-	req := procedure.Request{Serial: "LEAN00002", Enrollment: procedure.ADE, Wipe: true, WipeMethod: procedure.WipeConsole}
-	h.world.add(req.Serial, "ade")
-	for _, v := range []struct {
+	type change struct {
 		id     string
 		newest workflow.Version
-	}{{changeAppleCoordinator, 2}, {versionRetirementRecord, 1}, {changePlanOrder, 1}, {changeOperatorLostMode, 1}} {
-		h.env.OnGetVersion(v.id, workflow.DefaultVersion, v.newest).Return(workflow.DefaultVersion).Never()
 	}
-	res, err := h.run(req)
-	if err != nil || res.Outcome != OutcomeRemoved {
-		t.Fatalf("outcome %s, error %v", res.Outcome, err)
-	}
-	h.env.AssertExpectations(t)
-	// Through the coordinator (apple-coordinator 1 and 2): the unassign names its activity, and the
-	// device's retirement record (retirement-record 1) was written without a warning.
-	if s := stepOf(res.Steps, procedure.ABMUnassign); s.State != StateDone || !strings.Contains(s.Note, "unassigned by Apple activity") {
-		t.Errorf("abm-unassign %s: %q", s.State, s.Note)
-	}
-	for _, w := range res.Warnings {
-		if strings.Contains(w, "retirement record was not written") {
-			t.Errorf("warning: %s", w)
-		}
+	before1 := []change{{changeAppleCoordinator, 2}, {versionRetirementRecord, 1}, {changePlanOrder, 1}, {changeOperatorLostMode, 1}}
+	after1 := []change{{changeActivationLock, 1}, {changeDestructionBudget, 1}, {changeWatchedWait, 1}}
+	for _, c := range []struct {
+		name     string
+		lean     workflow.Version
+		implied  []change
+		recorded []change
+	}{
+		{"lean-lifecycle 2", 2, append(slices.Clone(before1), after1...), nil},
+		{"lean-lifecycle 1", 1, before1, after1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t, contract.ModeAutomated)
+			req := procedure.Request{Serial: "LEAN00002", Enrollment: procedure.ADE, Wipe: true, WipeMethod: procedure.WipeConsole}
+			h.world.add(req.Serial, "ade")
+			h.env.OnGetVersion(changeLeanLifecycle, workflow.DefaultVersion, 2).Return(c.lean).Once()
+			for _, v := range c.implied {
+				h.env.OnGetVersion(v.id, workflow.DefaultVersion, v.newest).Return(workflow.DefaultVersion).Never()
+			}
+			for _, v := range c.recorded {
+				h.env.OnGetVersion(v.id, workflow.DefaultVersion, v.newest).Return(v.newest)
+			}
+			res, err := h.run(req)
+			if err != nil || res.Outcome != OutcomeRemoved {
+				t.Fatalf("outcome %s, error %v", res.Outcome, err)
+			}
+			h.env.AssertExpectations(t)
+			// Through the coordinator (apple-coordinator 1 and 2): the unassign names its activity;
+			// Activation Lock was read before it (activation-lock 1); the device's retirement record
+			// (retirement-record 1) was written without a warning.
+			if s := stepOf(res.Steps, procedure.ABMUnassign); s.State != StateDone || !strings.Contains(s.Note, "unassigned by Apple activity") {
+				t.Errorf("abm-unassign %s: %q", s.State, s.Note)
+			}
+			if res.ActivationLock == nil || res.ActivationLock.ReadAt == nil {
+				t.Errorf("Activation Lock not read: %+v", res.ActivationLock)
+			}
+			for _, w := range res.Warnings {
+				if strings.Contains(w, "retirement record was not written") {
+					t.Errorf("warning: %s", w)
+				}
+			}
+		})
 	}
 }
 
