@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -22,6 +24,7 @@ type Sender interface {
 // of its work on those. Signals sent by an activity cost the sender one activity.
 type Signals struct {
 	Sender Sender // nil: the worker has no Temporal client
+	Lister Lister // for SignalListed; nil: it refuses
 }
 
 // Signal is one signal: the workflow it goes to (its current run) and its argument as JSON.
@@ -81,4 +84,63 @@ func (s *Signals) SignalWorkflows(ctx context.Context, in SendInput) (SendReport
 	}
 	wg.Wait()
 	return report, failed
+}
+
+// Lister lists workflows from visibility; client.Client is one.
+type Lister interface {
+	ListWorkflow(ctx context.Context, request *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error)
+}
+
+// WakeInput names the signal every workflow Query lists gets.
+type WakeInput struct {
+	Query string          `json:"query"`
+	Name  string          `json:"name"`
+	Arg   json.RawMessage `json:"arg"`
+}
+
+// WakeReport counts the workflows listed and told.
+type WakeReport struct {
+	Listed int `json:"listed"`
+	Told   int `json:"told"`
+	Gone   int `json:"gone"`
+}
+
+// SignalListed signals every workflow that Query lists, a page at a time (the console watcher
+// wakes every device that waits on its device after the change feed lost changes). It heartbeats
+// the page it has reached, so a retried attempt goes on from there; a workflow told twice takes
+// the second signal as one more reason to look.
+func (s *Signals) SignalListed(ctx context.Context, in WakeInput) (WakeReport, error) {
+	if s == nil || s.Sender == nil || s.Lister == nil {
+		return WakeReport{}, temporal.NewNonRetryableApplicationError("this worker has no Temporal client to list and signal workflows with", ErrNotConfigured, nil)
+	}
+	var progress struct {
+		Token  []byte     `json:"token"`
+		Report WakeReport `json:"report"`
+	}
+	if activity.IsActivity(ctx) && activity.HasHeartbeatDetails(ctx) {
+		_ = activity.GetHeartbeatDetails(ctx, &progress)
+	}
+	for {
+		resp, err := s.Lister.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: in.Query, PageSize: 1000, NextPageToken: progress.Token})
+		if err != nil {
+			return progress.Report, fmt.Errorf("list %q: %w", in.Query, err)
+		}
+		send := SendInput{Name: in.Name}
+		for _, e := range resp.GetExecutions() {
+			send.Signals = append(send.Signals, Signal{WorkflowID: e.GetExecution().GetWorkflowId(), Arg: in.Arg})
+		}
+		told, err := s.SignalWorkflows(ctx, send)
+		if err != nil {
+			return progress.Report, err
+		}
+		progress.Report.Listed += len(send.Signals)
+		progress.Report.Told += told.Told
+		progress.Report.Gone += len(told.Gone)
+		if progress.Token = resp.GetNextPageToken(); len(progress.Token) == 0 {
+			return progress.Report, nil
+		}
+		if activity.IsActivity(ctx) {
+			activity.RecordHeartbeat(ctx, progress)
+		}
+	}
 }

@@ -5,10 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
 )
 
 type fakeSender struct {
@@ -70,4 +74,64 @@ func TestSignalWorkflows(t *testing.T) {
 	if _, err := (&Signals{}).SignalWorkflows(context.Background(), signalsFor("W1")); !IsType(err, ErrNotConfigured) {
 		t.Errorf("without a client: %v, want %s", err, ErrNotConfigured)
 	}
+}
+
+// SignalListed signals every workflow the query lists, page after page, and counts the gone.
+func TestSignalListedSignalsEveryPage(t *testing.T) {
+	lister := &pagedLister{pages: [][]string{{"offboard-A", "offboard-B"}, {"offboard-C"}}}
+	sender := &recordingSender{gone: map[string]bool{"offboard-B": true}}
+	s := &Signals{Sender: sender, Lister: lister}
+	report, err := s.SignalListed(context.Background(), WakeInput{Query: "WaitingOn = 'device'", Name: "device-event", Arg: json.RawMessage(`{}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if report != (WakeReport{Listed: 3, Told: 2, Gone: 1}) {
+		t.Errorf("report %+v, want 3 listed, 2 told, 1 gone", report)
+	}
+	slices.Sort(sender.told)
+	if !slices.Equal(sender.told, []string{"offboard-A", "offboard-C"}) || lister.queries != 2 || lister.query != "WaitingOn = 'device'" {
+		t.Errorf("told %v after %d list requests of %q", sender.told, lister.queries, lister.query)
+	}
+	if _, err := (&Signals{Sender: sender}).SignalListed(context.Background(), WakeInput{}); !IsType(err, ErrNotConfigured) {
+		t.Errorf("without a lister: %v, want %s", err, ErrNotConfigured)
+	}
+}
+
+type pagedLister struct {
+	pages   [][]string
+	queries int
+	query   string
+}
+
+func (l *pagedLister) ListWorkflow(_ context.Context, r *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {
+	i := 0
+	if len(r.NextPageToken) > 0 {
+		i = int(r.NextPageToken[0])
+	}
+	l.queries++
+	l.query = r.Query
+	resp := &workflowservice.ListWorkflowExecutionsResponse{}
+	for _, id := range l.pages[i] {
+		resp.Executions = append(resp.Executions, &workflowpb.WorkflowExecutionInfo{Execution: &commonpb.WorkflowExecution{WorkflowId: id}})
+	}
+	if i+1 < len(l.pages) {
+		resp.NextPageToken = []byte{byte(i + 1)}
+	}
+	return resp, nil
+}
+
+type recordingSender struct {
+	mu   sync.Mutex
+	gone map[string]bool
+	told []string
+}
+
+func (s *recordingSender) SignalWorkflow(_ context.Context, id, _, _ string, _ any) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gone[id] {
+		return serviceerror.NewNotFound("workflow not found")
+	}
+	s.told = append(s.told, id)
+	return nil
 }

@@ -112,6 +112,85 @@ func TestWaitingDevicesCostTheConsoleO1(t *testing.T) {
 	}
 }
 
+// The console's change log restarts (docs/console-api.md: 410 cursor-expired) just as a waiting
+// device checks in: the change is in no epoch of the feed. The watcher, told 410, wakes every
+// device that waits on its device; each reads the console once, and the one that checked in is
+// removed at once, not at its safety-net read (a day away). The others go on waiting.
+func TestWatcherWakesTheWaitingAfterTheFeedLostChanges(t *testing.T) {
+	const n = 4
+	timing := fastTiming
+	timing.CheckInDeadline = time.Hour
+	timing.UserReminders = []time.Duration{time.Hour}
+	timing.SafetyNetPoll = 24 * time.Hour // only the watcher can wake them
+	stamp := time.Now().UnixNano() % 100000
+	var serials []string
+	for i := range n {
+		serial := fmt.Sprintf("GAP%02dW%05d", i, stamp)
+		serials = append(serials, serial)
+		spec := simulator.DeviceSpecFor(serial, "manual")
+		spec.CheckInEvery = simulator.Never
+		if err := world.Sim.AddDevices(spec); err != nil {
+			t.Fatal(err)
+		}
+		req := procedure.Request{Serial: serial, Enrollment: procedure.Manual, Wipe: true, WipeMethod: procedure.WipeConsole}
+		if _, err := tc.ExecuteWorkflow(context.Background(), startOptions(serial, "wipe/manual"), contract.DeviceWorkflowType,
+			workflows.DeviceInput{Request: req, Confirmed: true, Timing: timing}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer func() {
+		for _, s := range serials {
+			_ = tc.CancelWorkflow(context.Background(), contract.DeviceWorkflowID(s), "")
+		}
+	}()
+	for _, s := range serials {
+		waitVisible(t, fmt.Sprintf("WorkflowId = '%s' AND WaitingOn = 'device' AND OffboardStep = '%s'", contract.DeviceWorkflowID(s), procedure.AwaitGreyedOut))
+	}
+	// Each device reads the console once as its wait begins, seconds after it shows the wait on a
+	// loaded machine: the check-in must come after those reads, or they would find it themselves.
+	reads := func() int { return world.Sim.Stats().Calls["GET /api/v1/devices/{serial}"] }
+	for settled, last, deadline := 0, reads(), time.Now().Add(60*time.Second); settled < 3 && time.Now().Before(deadline); {
+		time.Sleep(time.Second)
+		if now := reads(); now == last {
+			settled++
+		} else {
+			settled, last = 0, now
+		}
+	}
+	watcher := workflows.ConsoleWatcherWorkflowID(world.URL)
+	before := watcherTotals(t, watcher)
+
+	if err := world.Sim.RestartFeed(func() error { return world.Sim.CheckIn(serials[0]) }); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 60*time.Second, func() bool { return status(t, serials[0]).Outcome == workflows.OutcomeRemoved },
+		serials[0]+", which checked in while the feed was away, removed")
+	after := watcherTotals(t, watcher)
+	if after.Expired <= before.Expired || after.GapWoken-before.GapWoken < n {
+		t.Errorf("watcher totals %+v after %+v: want a gap counted and at least the %d waiting devices woken", after, before, n)
+	}
+	for _, s := range serials[1:] {
+		if st := status(t, s); st.WaitingOn != procedure.PartyDevice || st.Current != procedure.AwaitGreyedOut {
+			t.Errorf("%s never checked in, yet is at %s waiting on %s", s, st.Current, st.WaitingOn)
+		}
+		assertLedger(t, s)
+	}
+	assertLedger(t, serials[0])
+}
+
+func watcherTotals(t *testing.T, id string) workflows.WatcherTotals {
+	t.Helper()
+	v, err := tc.QueryWorkflow(context.Background(), id, "", workflows.QueryWatcher)
+	if err != nil {
+		t.Fatalf("query the console watcher %s: %v", id, err)
+	}
+	var st workflows.WatcherStatus
+	if err := v.Get(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Totals
+}
+
 // eventually polls cond every 200 ms until it holds, failing the test after d.
 func eventually(t *testing.T, d time.Duration, cond func() bool, what string) {
 	t.Helper()

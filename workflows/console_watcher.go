@@ -62,7 +62,8 @@ type WatcherTotals struct {
 	Changes  int `json:"changes"`  // feed entries read
 	Woken    int `json:"woken"`    // devices signalled
 	Gone     int `json:"gone"`     // changed devices with no workflow running: skipped
-	Expired  int `json:"expired"`  // 410s: changes lost to the feed, devices' safety nets cover them
+	Expired  int `json:"expired"`  // 410s: changes lost to the feed
+	GapWoken int `json:"gapWoken"` // devices woken after a 410 (changeWakeAfterGap), every one waiting on its device
 }
 
 // WatcherStatus answers the watcher query.
@@ -118,8 +119,7 @@ func ConsoleWatcher(ctx workflow.Context, in WatcherInput) error {
 		totals.Changes += res.Changes
 		if res.Expired {
 			totals.Expired++
-			logger.Warn("the change feed no longer kept the changes after the cursor: waiting devices catch up at their safety-net read",
-				"cursor", cursor)
+			wakeAfterGap(ctx, &totals, cursor)
 		}
 		if len(res.Serials) == 0 {
 			continue
@@ -136,6 +136,45 @@ func ConsoleWatcher(ctx workflow.Context, in WatcherInput) error {
 		totals.Woken += report.Told
 		totals.Gone += len(report.Gone)
 	}
+}
+
+// changeWakeAfterGap: from version 1, when the change feed no longer kept the changes after the
+// cursor (410 cursor-expired, or a cursor the console never gave out), the watcher wakes every
+// device that waits on its device (WaitingOn=device, from visibility) and each reads the console
+// once: a change lost in the gap is found within minutes, not at the next safety-net read (a day
+// by default). Before, the watcher only logged the gap.
+const changeWakeAfterGap = "watcher-wakes-after-gap"
+
+// waitingOnDeviceQuery lists the devices a lost change may concern.
+var waitingOnDeviceQuery = fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running' AND %s = '%s'",
+	contract.DeviceWorkflowType, contract.SAWaitingOn, contract.WaitingOnDevice)
+
+// wakeAfterGap wakes the devices that wait on their device after the feed lost changes.
+func wakeAfterGap(ctx workflow.Context, totals *WatcherTotals, cursor string) {
+	logger := workflow.GetLogger(ctx)
+	if workflow.GetVersion(ctx, changeWakeAfterGap, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		logger.Warn("the change feed no longer kept the changes after the cursor: waiting devices catch up at their safety-net read",
+			"cursor", cursor)
+		return
+	}
+	logger.Warn("the change feed no longer kept the changes after the cursor: waking every device that waits on its device",
+		"cursor", cursor)
+	arg, _ := json.Marshal(DeviceEvent{Event: contract.EventConsoleChanged, Source: "console watcher, after the change feed lost changes"}) //workflowcheck:ignore
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue: contract.BatcherTaskQueue, StartToCloseTimeout: 30 * time.Minute, HeartbeatTimeout: 2 * time.Minute,
+		Summary: "wake every device waiting on its device: the change feed lost changes",
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 5,
+			NonRetryableErrorTypes: []string{activities.ErrNotConfigured}},
+	})
+	var report activities.WakeReport
+	err := workflow.ExecuteActivity(actx, signalActs.SignalListed,
+		activities.WakeInput{Query: waitingOnDeviceQuery, Name: contract.SignalDeviceEvent, Arg: arg}).Get(ctx, &report)
+	if err != nil {
+		logger.Warn("devices not woken after the feed's gap: they read at their safety-net interval", "error", err)
+		return
+	}
+	totals.GapWoken += report.Told
+	totals.Gone += report.Gone
 }
 
 // wake signals the devices that changed, in one activity; a device not running is skipped.

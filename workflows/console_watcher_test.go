@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/mock"
@@ -107,6 +108,73 @@ func TestConsoleWatcherStopsWithoutAFeed(t *testing.T) {
 	}
 	if signalled {
 		t.Error("a watcher without a feed signalled devices")
+	}
+}
+
+// After the feed lost changes (a 410) the watcher wakes every device that waits on its device,
+// listed from visibility, and follows on from the cursor the 410 gave; before
+// watcher-wakes-after-gap it only counted the gap, and the devices waited for their safety net.
+func TestConsoleWatcherWakesTheWaitingAfterTheFeedLostChanges(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		old  bool
+	}{{"version 1", false}, {"before it", true}} {
+		t.Run(c.name, func(t *testing.T) {
+			var ts testsuite.WorkflowTestSuite
+			ts.SetLogger(newQuietLogger(t))
+			env := ts.NewTestWorkflowEnvironment()
+			env.RegisterWorkflow(ConsoleWatcher)
+			env.RegisterActivity(&activities.Console{})
+			env.RegisterActivity(&activities.Signals{})
+			if c.old {
+				env.OnGetVersion(changeWakeAfterGap, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+			}
+			batches := []activities.FollowResult{{Cursor: "e2.0", Expired: true, Requests: 1}, {Cursor: "e2.4", Changes: 1, Requests: 1}}
+			var cursors []string
+			env.OnActivity("FollowChanges", mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.FollowInput) (activities.FollowResult, error) {
+				cursors = append(cursors, in.Cursor)
+				return batches[len(cursors)-1], nil
+			})
+			var listed []activities.WakeInput
+			env.OnActivity("SignalListed", mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.WakeInput) (activities.WakeReport, error) {
+				listed = append(listed, in)
+				return activities.WakeReport{Listed: 3, Told: 2, Gone: 1}, nil
+			})
+			env.ExecuteWorkflow(ConsoleWatcher, WatcherInput{Cursor: "e1.9", RunLength: 2})
+			var can *workflow.ContinueAsNewError
+			if err := env.GetWorkflowError(); !errors.As(err, &can) {
+				t.Fatalf("the run ended with %v, want a continue-as-new after 2 batches", err)
+			}
+			var next WatcherInput
+			if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(cursors, []string{"e1.9", "e2.0"}) || next.Cursor != "e2.4" || next.Totals.Expired != 1 {
+				t.Errorf("read from %v, next run from %q, %d expired: want e1.9 then the 410's e2.0, one gap", cursors, next.Cursor, next.Totals.Expired)
+			}
+			if c.old {
+				if len(listed) != 0 || next.Totals.GapWoken != 0 {
+					t.Errorf("before the change the watcher woke %v (%d)", listed, next.Totals.GapWoken)
+				}
+				return
+			}
+			if len(listed) != 1 {
+				t.Fatalf("devices listed and woken %d times after one gap, want once", len(listed))
+			}
+			in := listed[0]
+			var ev DeviceEvent
+			if err := json.Unmarshal(in.Arg, &ev); err != nil || in.Name != contract.SignalDeviceEvent || ev.Event != contract.EventConsoleChanged {
+				t.Errorf("woken with %s %s (%v), want a device event", in.Name, in.Arg, err)
+			}
+			for _, want := range []string{"WorkflowType = 'DeviceOffboarding'", "ExecutionStatus = 'Running'", "WaitingOn = 'device'"} {
+				if !strings.Contains(in.Query, want) {
+					t.Errorf("query %q does not ask for %s", in.Query, want)
+				}
+			}
+			if next.Totals.GapWoken != 2 || next.Totals.Gone != 1 {
+				t.Errorf("totals %+v, want 2 woken after the gap, 1 gone", next.Totals)
+			}
+		})
 	}
 }
 

@@ -59,6 +59,26 @@ type feed struct {
 	entries []feedEntry
 	snaps   map[string]feedSnap
 	keep    int
+	away    bool // RestartFeed's lost changes: noted by no epoch
+}
+
+// RestartFeed models a console whose change log restarted (its feed service restarted, or lost
+// its log): a new epoch begins from the devices as they are, and every cursor given out before
+// answers 410 cursor-expired, held reads included. lost, when not nil, runs first with the feed
+// looking away: what it changes is in no epoch, and only a read of the device finds it.
+func (s *Simulator) RestartFeed(lost func() error) error {
+	s.mu.Lock()
+	s.feed.away = true
+	s.mu.Unlock()
+	var err error
+	if lost != nil {
+		err = lost()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.resetFeed()
+	s.wakeWatchers()
+	return err
 }
 
 // resetFeed starts a new epoch from the devices as they are; the caller holds s.mu or owns s.
@@ -91,7 +111,7 @@ func (s *Simulator) snapOf(d *DeviceState) feedSnap {
 // caller holds s.mu.
 func (s *Simulator) noteFeed(serial string, at time.Time) {
 	d := s.st.Devices[serial]
-	if d == nil || s.feed.snaps == nil {
+	if d == nil || s.feed.snaps == nil || s.feed.away {
 		return
 	}
 	was, known := s.feed.snaps[serial]

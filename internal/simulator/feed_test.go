@@ -241,3 +241,25 @@ func TestFeedCanSkipCheckInsAlone(t *testing.T) {
 		t.Errorf("only a check-in came: %+v after %s, want no changes after the whole second and the cursor past the check-in", held, took)
 	}
 }
+
+// A restarted change log: the cursors given out before answer 410, what changed while it was
+// away is in no epoch (a read of the device finds it), and what changes after is followed.
+func TestFeedRestartLosesTheChangesItMissed(t *testing.T) {
+	h := newHarness(t)
+	h.add(DeviceSpecFor("R1", EnrollmentManual))
+	_, page, _ := h.changes("", 0, nil)
+	if err := h.sim.RestartFeed(func() error { return h.sim.AddDevices(DeviceSpecFor("R2", EnrollmentManual)) }); err != nil {
+		t.Fatal(err)
+	}
+	if status, _, code := h.changes(page.Cursor, 0, nil); status != http.StatusGone || code != console.CodeCursorExpired {
+		t.Fatalf("a cursor of before the restart: %d %s, want 410 cursor-expired", status, code)
+	}
+	if _, ok := h.sim.Device("R2"); !ok {
+		t.Fatal("the change made while the feed was away did not happen")
+	}
+	h.add(DeviceSpecFor("R3", EnrollmentManual))
+	_, after, _ := h.changes("", 0, nil)
+	if got := serialsOf(after.Changes); !slices.Equal(got, []string{"R3"}) {
+		t.Errorf("the new epoch: %v, want R3 alone (R2 was added while the feed was away)", got)
+	}
+}

@@ -218,7 +218,7 @@ func Start(c client.Client, acts Activities, opts Options) (stop func(), err err
 	batcherW.RegisterWorkflow(workflows.AppleCoordinator)
 	batcherW.RegisterWorkflow(workflows.DestructionBudget)
 	batcherW.RegisterWorkflow(workflows.ConsoleWatcher)
-	batcherW.RegisterActivity(&activities.Signals{Sender: c})
+	batcherW.RegisterActivity(&activities.Signals{Sender: c, Lister: c})
 	started := []worker.Worker{}
 	stop = func() {
 		for _, w := range started {
