@@ -185,6 +185,11 @@ type Worker struct {
 	LogFormat                  string `envconfig:"LOG_FORMAT" default:"console"`
 	MaxConcurrentActivities    int    `envconfig:"WORKER_MAX_CONCURRENT_ACTIVITIES" default:"200"`
 	MaxConcurrentWorkflowTasks int    `envconfig:"WORKER_MAX_CONCURRENT_WORKFLOW_TASKS" default:"100"`
+	// WorkflowCacheSize is how many workflows the worker process keeps in memory between their
+	// workflow tasks (the SDK's sticky cache; its default is 10,000). A workflow not kept replays
+	// its history when it next has a task: CPU for a device woken after days, instead of memory for
+	// every waiting device (10,000 waiting devices held some 300 MB at the SDK's default).
+	WorkflowCacheSize int `envconfig:"WORKER_WORKFLOW_CACHE_SIZE" default:"1000"`
 	// WorkflowTaskPollers and ActivityTaskPollers are the worker's polls held open on each task
 	// queue at once (the SDK's default is 2).
 	WorkflowTaskPollers int `envconfig:"WORKER_WORKFLOW_TASK_POLLERS" default:"2"`
@@ -378,6 +383,7 @@ func (w Worker) validate() error {
 		positive("DESTRUCTIVE_BUDGET_WINDOW", w.Destructive.BudgetWindow.Seconds()),
 		positive("WORKER_MAX_CONCURRENT_ACTIVITIES", float64(w.MaxConcurrentActivities)),
 		positive("WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", float64(w.MaxConcurrentWorkflowTasks)),
+		positive("WORKER_WORKFLOW_CACHE_SIZE", float64(w.WorkflowCacheSize)),
 		atLeast("WORKER_WORKFLOW_TASK_POLLERS", w.WorkflowTaskPollers, 2),
 		positive("WORKER_ACTIVITY_TASK_POLLERS", float64(w.ActivityTaskPollers)),
 		atLeast("FLEET_APPROVAL_WIPES", w.FleetApprovalWipes, 0),

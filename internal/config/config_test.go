@@ -39,7 +39,7 @@ func TestLoadWorkerDefaults(t *testing.T) {
 		LogLevel:                   "info",
 		LogFormat:                  "console",
 		MaxConcurrentActivities:    200,
-		MaxConcurrentWorkflowTasks: 100, WorkflowTaskPollers: 2, ActivityTaskPollers: 2, PollerAutoscaling: true,
+		MaxConcurrentWorkflowTasks: 100, WorkflowCacheSize: 1000, WorkflowTaskPollers: 2, ActivityTaskPollers: 2, PollerAutoscaling: true,
 		FleetApprovalWipes: 100,
 	}
 	if !reflect.DeepEqual(w, want) {

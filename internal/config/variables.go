@@ -61,6 +61,7 @@ var descriptions = []struct{ name, text string }{
 	{"LOG_FORMAT", "console (for people) or json (for log collectors)"},
 	{"WORKER_MAX_CONCURRENT_ACTIVITIES", "activities one worker runs at once"},
 	{"WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", "workflow tasks one worker runs at once"},
+	{"WORKER_WORKFLOW_CACHE_SIZE", "workflows the worker process keeps in memory between their tasks (the SDK's sticky cache); one not kept replays its history at its next task"},
 	{"WORKER_WORKFLOW_TASK_POLLERS", "polls for workflow tasks one worker holds open (at least 2)"},
 	{"WORKER_ACTIVITY_TASK_POLLERS", "polls for activity tasks one worker holds open on each task queue"},
 	{"WORKER_POLLER_AUTOSCALING", "the SDK scales the pollers (up to 4 times the numbers above) and always keeps one on the normal queue; false: fixed pollers, which under load leave the normal queue (new devices, queries of finished ones) unpolled"},

@@ -124,6 +124,7 @@ func Start(opts Options) (*Stack, error) {
 		Destructive:                config.Destructive{Budget: orDefault(opts.DestructiveBudget, 1_000_000), BudgetWindow: opts.DestructiveBudgetWindow},
 		MaxConcurrentActivities:    500,
 		MaxConcurrentWorkflowTasks: 200,
+		WorkflowCacheSize:          1000,
 		WorkflowTaskPollers:        max(opts.WorkflowTaskPollers, 2),
 		ActivityTaskPollers:        max(opts.ActivityTaskPollers, 2),
 		PollerAutoscaling:          !opts.FixedPollers,

@@ -135,13 +135,17 @@ type Options struct {
 	WorkflowTaskPollers        int // 0: the SDK's default
 	ActivityTaskPollers        int // 0: the SDK's default
 	PollerAutoscaling          bool
+	// WorkflowCacheSize bounds the process's cache of workflows (the SDK's sticky cache, shared by
+	// every worker of the process and sized when the first one starts); 0: the SDK's 10,000.
+	WorkflowCacheSize int
 }
 
 // OptionsFrom reads the worker options from the configuration.
 func OptionsFrom(cfg config.Worker) Options {
 	return Options{ConsoleRate: cfg.Console.RateLimit, AppleRate: cfg.Apple.RateLimit,
 		MaxConcurrentActivities: cfg.MaxConcurrentActivities, MaxConcurrentWorkflowTasks: cfg.MaxConcurrentWorkflowTasks,
-		WorkflowTaskPollers: cfg.WorkflowTaskPollers, ActivityTaskPollers: cfg.ActivityTaskPollers, PollerAutoscaling: cfg.PollerAutoscaling}
+		WorkflowTaskPollers: cfg.WorkflowTaskPollers, ActivityTaskPollers: cfg.ActivityTaskPollers, PollerAutoscaling: cfg.PollerAutoscaling,
+		WorkflowCacheSize: cfg.WorkflowCacheSize}
 }
 
 // Register adds the workflows and the activities of the offboarding queue to w: one device, the
@@ -205,6 +209,9 @@ func ApplyPollers(w *worker.Options, opts Options) {
 func Start(c client.Client, acts Activities, opts Options) (stop func(), err error) {
 	if acts.Fleet == nil {
 		acts.Fleet = &activities.Fleet{Client: c}
+	}
+	if opts.WorkflowCacheSize > 0 {
+		worker.SetStickyWorkflowCacheSize(opts.WorkflowCacheSize)
 	}
 	qo := QueueOptions(opts)
 	main := worker.New(c, contract.TaskQueue, qo[contract.TaskQueue])
