@@ -49,26 +49,18 @@ func (f *Fleet) DeliverReports(ctx context.Context, in DeliverInput) ([]Delivere
 	}
 	out := make([]Delivered, len(in.Reports))
 	var (
-		mu      sync.Mutex
-		failed  error
-		wg      sync.WaitGroup
-		tickets = make(chan struct{}, sendConcurrency)
+		mu     sync.Mutex
+		failed error
 	)
-	for i, r := range in.Reports {
-		wg.Add(1)
-		tickets <- struct{}{}
-		go func() {
-			defer func() { <-tickets; wg.Done() }()
-			d, err := f.deliver(ctx, in.UpdateName, r)
-			mu.Lock()
-			defer mu.Unlock()
-			out[i] = d
-			if err != nil && failed == nil {
-				failed = err
-			}
-		}()
-	}
-	wg.Wait()
+	fanOut(len(in.Reports), func(i int) {
+		d, err := f.deliver(ctx, in.UpdateName, in.Reports[i])
+		mu.Lock()
+		defer mu.Unlock()
+		out[i] = d
+		if err != nil && failed == nil {
+			failed = err
+		}
+	})
 	return out, failed
 }
 

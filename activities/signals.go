@@ -49,6 +49,21 @@ type SendReport struct {
 // sendConcurrency bounds the signals in flight at once.
 const sendConcurrency = 16
 
+// fanOut runs do(i) for every i below n, sendConcurrency at a time, and returns when all have.
+func fanOut(n int, do func(i int)) {
+	var wg sync.WaitGroup
+	tickets := make(chan struct{}, sendConcurrency)
+	for i := range n {
+		wg.Add(1)
+		tickets <- struct{}{}
+		go func() {
+			defer func() { <-tickets; wg.Done() }()
+			do(i)
+		}()
+	}
+	wg.Wait()
+}
+
 // SignalWorkflows delivers every signal. An attempt that fails for another reason than a gone
 // workflow fails whole, and the retry sends them all again: a receiver takes a signal it already
 // has as stale.
@@ -57,32 +72,25 @@ func (s *Signals) SignalWorkflows(ctx context.Context, in SendInput) (SendReport
 		return SendReport{}, temporal.NewNonRetryableApplicationError("this worker has no Temporal client to send signals with", ErrNotConfigured, nil)
 	}
 	var (
-		mu      sync.Mutex
-		report  SendReport
-		failed  error
-		wg      sync.WaitGroup
-		tickets = make(chan struct{}, sendConcurrency)
+		mu     sync.Mutex
+		report SendReport
+		failed error
 	)
-	for _, sig := range in.Signals {
-		wg.Add(1)
-		tickets <- struct{}{}
-		go func() {
-			defer func() { <-tickets; wg.Done() }()
-			err := s.Sender.SignalWorkflow(ctx, sig.WorkflowID, "", in.Name, sig.Arg)
-			mu.Lock()
-			defer mu.Unlock()
-			var gone *serviceerror.NotFound
-			switch {
-			case err == nil:
-				report.Told++
-			case errors.As(err, &gone):
-				report.Gone = append(report.Gone, sig.WorkflowID)
-			case failed == nil:
-				failed = fmt.Errorf("signal %s to %s: %w", in.Name, sig.WorkflowID, err)
-			}
-		}()
-	}
-	wg.Wait()
+	fanOut(len(in.Signals), func(i int) {
+		sig := in.Signals[i]
+		err := s.Sender.SignalWorkflow(ctx, sig.WorkflowID, "", in.Name, sig.Arg)
+		mu.Lock()
+		defer mu.Unlock()
+		var gone *serviceerror.NotFound
+		switch {
+		case err == nil:
+			report.Told++
+		case errors.As(err, &gone):
+			report.Gone = append(report.Gone, sig.WorkflowID)
+		case failed == nil:
+			failed = fmt.Errorf("signal %s to %s: %w", in.Name, sig.WorkflowID, err)
+		}
+	})
 	return report, failed
 }
 
