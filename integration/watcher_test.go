@@ -30,26 +30,7 @@ func TestWaitingDevicesCostTheConsoleO1(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var serials []string
-	for i := range n {
-		serial := fmt.Sprintf("WAIT%02dO1%05d", i, stamp)
-		serials = append(serials, serial)
-		spec := simulator.DeviceSpecFor(serial, "manual")
-		spec.CheckInEvery = simulator.Never
-		if err := world.Sim.AddDevices(spec); err != nil {
-			t.Fatal(err)
-		}
-		req := procedure.Request{Serial: serial, Enrollment: procedure.Manual, Wipe: true, WipeMethod: procedure.WipeConsole}
-		if _, err := tc.ExecuteWorkflow(context.Background(), startOptions(serial, "wipe/manual"), contract.DeviceWorkflowType,
-			workflows.DeviceInput{Request: req, Confirmed: true, Timing: timing}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	defer func() {
-		for _, s := range serials {
-			_ = tc.CancelWorkflow(context.Background(), contract.DeviceWorkflowID(s), "")
-		}
-	}()
+	serials := startWaitingDevices(t, "WAIT%02dO1%05d", stamp, n, timing)
 	eventually(t, 90*time.Second, func() bool {
 		for _, s := range serials {
 			if st := status(t, s); st.WaitingOn != procedure.PartyDevice || st.Current != procedure.AwaitGreyedOut {
@@ -61,16 +42,7 @@ func TestWaitingDevicesCostTheConsoleO1(t *testing.T) {
 
 	// A device shows its wait before its first read of it has run: on a loaded machine those reads
 	// come seconds later. Measure once the device reads have stopped.
-	reads := func() int { return world.Sim.Stats().Calls["GET /api/v1/devices/{serial}"] }
-	settled, lastReads := 0, reads()
-	for deadline := time.Now().Add(60 * time.Second); settled < 3 && time.Now().Before(deadline); {
-		time.Sleep(time.Second)
-		if now := reads(); now == lastReads {
-			settled++
-		} else {
-			settled, lastReads = 0, now
-		}
-	}
+	settleDeviceReads()
 
 	const window = 25 * time.Second // more than a long poll's 20 s hold
 	first := world.Sim.Stats()
@@ -123,40 +95,13 @@ func TestWatcherWakesTheWaitingAfterTheFeedLostChanges(t *testing.T) {
 	timing.UserReminders = []time.Duration{time.Hour}
 	timing.SafetyNetPoll = 24 * time.Hour // only the watcher can wake them
 	stamp := time.Now().UnixNano() % 100000
-	var serials []string
-	for i := range n {
-		serial := fmt.Sprintf("GAP%02dW%05d", i, stamp)
-		serials = append(serials, serial)
-		spec := simulator.DeviceSpecFor(serial, "manual")
-		spec.CheckInEvery = simulator.Never
-		if err := world.Sim.AddDevices(spec); err != nil {
-			t.Fatal(err)
-		}
-		req := procedure.Request{Serial: serial, Enrollment: procedure.Manual, Wipe: true, WipeMethod: procedure.WipeConsole}
-		if _, err := tc.ExecuteWorkflow(context.Background(), startOptions(serial, "wipe/manual"), contract.DeviceWorkflowType,
-			workflows.DeviceInput{Request: req, Confirmed: true, Timing: timing}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	defer func() {
-		for _, s := range serials {
-			_ = tc.CancelWorkflow(context.Background(), contract.DeviceWorkflowID(s), "")
-		}
-	}()
+	serials := startWaitingDevices(t, "GAP%02dW%05d", stamp, n, timing)
 	for _, s := range serials {
 		waitVisible(t, fmt.Sprintf("WorkflowId = '%s' AND WaitingOn = 'device' AND OffboardStep = '%s'", contract.DeviceWorkflowID(s), procedure.AwaitGreyedOut))
 	}
 	// Each device reads the console once as its wait begins, seconds after it shows the wait on a
 	// loaded machine: the check-in must come after those reads, or they would find it themselves.
-	reads := func() int { return world.Sim.Stats().Calls["GET /api/v1/devices/{serial}"] }
-	for settled, last, deadline := 0, reads(), time.Now().Add(60*time.Second); settled < 3 && time.Now().Before(deadline); {
-		time.Sleep(time.Second)
-		if now := reads(); now == last {
-			settled++
-		} else {
-			settled, last = 0, now
-		}
-	}
+	settleDeviceReads()
 	watcher := workflows.ConsoleWatcherWorkflowID(world.URL)
 	before := watcherTotals(t, watcher)
 
@@ -189,6 +134,48 @@ func watcherTotals(t *testing.T, id string) workflows.WatcherTotals {
 		t.Fatal(err)
 	}
 	return st.Totals
+}
+
+// startWaitingDevices starts n wipe/manual devices (serials from format, i and stamp) that never
+// check in by themselves, each with timing; the test's end cancels them.
+func startWaitingDevices(t *testing.T, format string, stamp int64, n int, timing workflows.Timing) []string {
+	t.Helper()
+	var serials []string
+	t.Cleanup(func() {
+		for _, s := range serials {
+			_ = tc.CancelWorkflow(context.Background(), contract.DeviceWorkflowID(s), "")
+		}
+	})
+	for i := range n {
+		serial := fmt.Sprintf(format, i, stamp)
+		serials = append(serials, serial)
+		spec := simulator.DeviceSpecFor(serial, "manual")
+		spec.CheckInEvery = simulator.Never
+		if err := world.Sim.AddDevices(spec); err != nil {
+			t.Fatal(err)
+		}
+		req := procedure.Request{Serial: serial, Enrollment: procedure.Manual, Wipe: true, WipeMethod: procedure.WipeConsole}
+		if _, err := tc.ExecuteWorkflow(context.Background(), startOptions(serial, "wipe/manual"), contract.DeviceWorkflowType,
+			workflows.DeviceInput{Request: req, Confirmed: true, Timing: timing}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return serials
+}
+
+// settleDeviceReads returns once the simulator has served no device read for 3 s (at most a
+// minute): a device shows its wait before its first read of it has run, seconds later on a loaded
+// machine, and a measurement or a change the devices must not see by themselves comes after.
+func settleDeviceReads() {
+	reads := func() int { return world.Sim.Stats().Calls["GET /api/v1/devices/{serial}"] }
+	for settled, last, deadline := 0, reads(), time.Now().Add(60*time.Second); settled < 3 && time.Now().Before(deadline); {
+		time.Sleep(time.Second)
+		if now := reads(); now == last {
+			settled++
+		} else {
+			settled, last = 0, now
+		}
+	}
 }
 
 // eventually polls cond every 200 ms until it holds, failing the test after d.

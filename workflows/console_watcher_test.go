@@ -64,15 +64,7 @@ func TestConsoleWatcherWakesExactlyTheChangedDevices(t *testing.T) {
 		return report, nil
 	})
 
-	env.ExecuteWorkflow(ConsoleWatcher, WatcherInput{Cursor: "e.1", RunLength: 3})
-	var can *workflow.ContinueAsNewError
-	if err := env.GetWorkflowError(); !errors.As(err, &can) {
-		t.Fatalf("the run ended with %v, want a continue-as-new after 3 batches", err)
-	}
-	var next WatcherInput
-	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
-		t.Fatal(err)
-	}
+	next := watchUntilContinueAsNew(t, env, WatcherInput{Cursor: "e.1", RunLength: 3})
 	if !slices.Equal(cursors, []string{"e.1", "e.5", "e.9"}) {
 		t.Errorf("the feed was read from %v, want each batch from the cursor the last one reached", cursors)
 	}
@@ -140,15 +132,7 @@ func TestConsoleWatcherWakesTheWaitingAfterTheFeedLostChanges(t *testing.T) {
 				listed = append(listed, in)
 				return activities.WakeReport{Listed: 3, Told: 2, Gone: 1}, nil
 			})
-			env.ExecuteWorkflow(ConsoleWatcher, WatcherInput{Cursor: "e1.9", RunLength: 2})
-			var can *workflow.ContinueAsNewError
-			if err := env.GetWorkflowError(); !errors.As(err, &can) {
-				t.Fatalf("the run ended with %v, want a continue-as-new after 2 batches", err)
-			}
-			var next WatcherInput
-			if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
-				t.Fatal(err)
-			}
+			next := watchUntilContinueAsNew(t, env, WatcherInput{Cursor: "e1.9", RunLength: 2})
 			if !slices.Equal(cursors, []string{"e1.9", "e2.0"}) || next.Cursor != "e2.4" || next.Totals.Expired != 1 {
 				t.Errorf("read from %v, next run from %q, %d expired: want e1.9 then the 410's e2.0, one gap", cursors, next.Cursor, next.Totals.Expired)
 			}
@@ -176,6 +160,22 @@ func TestConsoleWatcherWakesTheWaitingAfterTheFeedLostChanges(t *testing.T) {
 			}
 		})
 	}
+}
+
+// watchUntilContinueAsNew runs the watcher from in until it continues as new after its
+// RunLength batches, and returns the next run's input.
+func watchUntilContinueAsNew(t *testing.T, env *testsuite.TestWorkflowEnvironment, in WatcherInput) WatcherInput {
+	t.Helper()
+	env.ExecuteWorkflow(ConsoleWatcher, in)
+	var can *workflow.ContinueAsNewError
+	if err := env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("the run ended with %v, want a continue-as-new after %d batches", err, in.RunLength)
+	}
+	var next WatcherInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	return next
 }
 
 func TestConsoleWatcherIDNamesTheEndpointWithoutSecrets(t *testing.T) {
