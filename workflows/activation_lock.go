@@ -53,12 +53,23 @@ type ActivationLockState struct {
 	// TurnedOffBy is the operator who reported turning it off (Apple then read it off).
 	TurnedOffBy string `json:"turnedOffBy,omitempty"`
 	Note        string `json:"note,omitempty"`
+	// NotInABM: a manually enrolled device, which Apple Business Manager does not hold, so Offboard
+	// has nowhere to read its lock.
+	NotInABM bool `json:"notInAbm,omitempty"`
+}
+
+// manualActivationLock is the Activation Lock of a manually enrolled device: unknown to Offboard.
+func manualActivationLock() *ActivationLockState {
+	return &ActivationLockState{NotInABM: true, Note: "not read: a manually enrolled device is not in Apple Business Manager, " +
+		"where Offboard reads Activation Lock; check it on the device (Settings > your name > Find My) before it is reused"}
 }
 
 // ReusableLabel says in a word or two whether a device can be set up again, for a report: "yes"
 // only when Apple reported its Activation Lock off.
 func ReusableLabel(l *ActivationLockState) string {
 	switch {
+	case l != nil && l.NotInABM:
+		return "unknown (not in ABM)"
 	case l == nil || l.LockType == "":
 		return "not checked"
 	case l.Reusable:

@@ -404,3 +404,22 @@ func TestCoordinatorAnswersLockReadsCarriedAndSignalled(t *testing.T) {
 		t.Errorf("calls %v: want one lock read each and no POST", apple.calls)
 	}
 }
+
+// The reusable label: "yes" only when Apple reported no lock; a manually enrolled device, which
+// Apple Business Manager does not hold, is unknown rather than unchecked.
+func TestReusableLabel(t *testing.T) {
+	for _, c := range []struct {
+		lock *ActivationLockState
+		want string
+	}{
+		{nil, "not checked"},
+		{&ActivationLockState{LockType: "NONE", Reusable: true}, "yes"},
+		{&ActivationLockState{IsLocked: true, LockType: "USER"}, "no (Activation Lock USER)"},
+		{&ActivationLockState{Note: "not read: Apple answered 500"}, "not checked"},
+		{manualActivationLock(), "unknown (not in ABM)"},
+	} {
+		if got := ReusableLabel(c.lock); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.lock, got, c.want)
+		}
+	}
+}

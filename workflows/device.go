@@ -100,6 +100,9 @@ func newDevice(ctx workflow.Context, in DeviceInput) (*device, error) {
 		return nil, rejected(fmt.Sprintf("device %s: console mode %q: use automated or operator", serial, m))
 	}
 	w.setPlan(plan)
+	if w.in.Request.Enrollment == procedure.Manual {
+		w.status.ActivationLock = manualActivationLock()
+	}
 	if err := w.register(ctx); err != nil {
 		return nil, err
 	}

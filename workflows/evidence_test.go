@@ -276,6 +276,11 @@ func checkRecord(t *testing.T, tc pathCase, rec evidence.Record, name string) {
 	if want := procedure.PathName(tc.req.Wipe, tc.req.Enrollment); rec.Path != want {
 		t.Errorf("path %s, want %s", rec.Path, want)
 	}
+	// A manually enrolled device is not in Apple Business Manager: its record says where to check
+	// Activation Lock instead of "not checked".
+	if manual := tc.req.Enrollment == procedure.Manual; manual != strings.Contains(rec.ActivationLock, "not in Apple Business Manager") {
+		t.Errorf("%s enrollment, Activation Lock: %q", tc.req.Enrollment, rec.ActivationLock)
+	}
 	// The vendor's steps stand in the plan in the page's order, and each done step has its times.
 	at := 0
 	for _, id := range tc.vendor {
