@@ -5,11 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/offboard/offboard/internal/contract"
@@ -36,10 +33,10 @@ func runChaos(ctx context.Context, o options, srv *testsuite.DevServer, world *s
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "worker")
-	fmt.Printf("Chaos: building the worker (%s) ...\n", bin)
-	if out, err := exec.Command("go", "build", "-o", bin, "./worker").CombinedOutput(); err != nil {
-		return fmt.Errorf("build the worker: %v\n%s", err, out)
+	fmt.Printf("Chaos: building the worker (%s) ...\n", filepath.Join(dir, "worker"))
+	bin, err := buildWorker(dir)
+	if err != nil {
+		return err
 	}
 	logPath := filepath.Join(dir, "worker.log")
 	logFile, err := os.Create(logPath)
@@ -47,23 +44,7 @@ func runChaos(ctx context.Context, o options, srv *testsuite.DevServer, world *s
 		return err
 	}
 	defer logFile.Close()
-	cfg := world.WorkerConfig()
-	env := append(os.Environ(),
-		"TEMPORAL_ADDRESS="+srv.FrontendHostPort(), "TEMPORAL_NAMESPACE=default",
-		"CONSOLE_URL="+cfg.Console.URL, "CONSOLE_TOKEN="+cfg.Console.Token, "CONSOLE_MODE=automated",
-		"CONSOLE_RATE_LIMIT="+strconv.FormatFloat(cfg.Console.RateLimit, 'f', -1, 64),
-		"APPLE_CLIENT_ID="+cfg.Apple.ClientID, "APPLE_KEY_ID="+cfg.Apple.KeyID, "APPLE_PRIVATE_KEY_FILE="+cfg.Apple.PrivateKeyFile,
-		"APPLE_SERVER_ID="+cfg.Apple.ServerID, "APPLE_API_URL="+cfg.Apple.APIURL, "APPLE_TOKEN_URL="+cfg.Apple.TokenURL,
-		"APPLE_RATE_LIMIT="+strconv.FormatFloat(cfg.Apple.RateLimit, 'f', -1, 64),
-		// Apple's budget over the simulator's minute and hour, as the in-process workers keep it
-		// (internal/stack): without it the worker keeps Apple's real hour against a simulator at 600x.
-		"APPLE_GET_PER_MINUTE="+strconv.Itoa(cfg.Apple.GetPerMinute), "APPLE_POST_PER_HOUR="+strconv.Itoa(cfg.Apple.PostPerHour),
-		"APPLE_BUDGET_TIME_SCALE="+strconv.FormatFloat(cfg.Apple.BudgetTimeScale, 'f', -1, 64),
-		// The stack's destruction budget (lifted): 500 devices wipe and delete in minutes.
-		"DESTRUCTIVE_BUDGET="+strconv.Itoa(cfg.Destructive.Budget), "DESTRUCTIVE_BUDGET_WINDOW="+cfg.Destructive.BudgetWindow.String(),
-		"NOTIFY_WEBHOOK_URL="+cfg.Notify.WebhookURL, "LOG_LEVEL=error", "LOG_FORMAT=console",
-		"WORKER_MAX_CONCURRENT_ACTIVITIES="+strconv.Itoa(cfg.MaxConcurrentActivities),
-		"WORKER_MAX_CONCURRENT_WORKFLOW_TASKS="+strconv.Itoa(cfg.MaxConcurrentWorkflowTasks))
+	env := workerEnv(world.WorkerConfig(), srv.FrontendHostPort(), "")
 	w := &workerProcess{bin: bin, env: env, log: logFile}
 	if err := w.start(); err != nil {
 		return err
@@ -192,38 +173,4 @@ func runChaos(ctx context.Context, o options, srv *testsuite.DevServer, world *s
 	}
 	fmt.Println("Chaos: every device removed, nothing destructive twice.")
 	return nil
-}
-
-// workerProcess is the worker as its own process, so it can be killed for real.
-type workerProcess struct {
-	bin string
-	env []string
-	log *os.File
-	mu  sync.Mutex
-	cmd *exec.Cmd
-}
-
-func (w *workerProcess) start() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	cmd := exec.Command(w.bin)
-	cmd.Env, cmd.Stdout, cmd.Stderr = w.env, w.log, w.log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the bench
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start the worker: %w", err)
-	}
-	w.cmd = cmd
-	return nil
-}
-
-// kill sends SIGKILL to the worker this bench started, by its process ID, and reaps it.
-func (w *workerProcess) kill() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.cmd == nil || w.cmd.Process == nil {
-		return
-	}
-	_ = w.cmd.Process.Signal(syscall.SIGKILL)
-	_ = w.cmd.Wait()
-	w.cmd = nil
 }

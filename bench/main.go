@@ -53,6 +53,8 @@ type options struct {
 	shared      bool
 	server      string // dev or cluster (bench/server.go)
 	temporalCLI string
+	// workerBin: the worker binary the waiting benchmark runs as its own process ("": in-process).
+	workerBin string
 	// The Apple scenarios: single devices started one after another, and a fleet with them.
 	apple        bool
 	appleSingles int
@@ -86,6 +88,7 @@ func main() {
 	waitingScale := flag.Float64("waiting-scale", 1440, "the waiting benchmark: simulated seconds a real second (1440: a day a minute)")
 	waitingDays := flag.Float64("waiting-days", 7, "the waiting benchmark: simulated days measured")
 	waitingSettle := flag.Duration("waiting-settle", 10*time.Minute, "the waiting benchmark: how long the workflows may lag the simulator at the end")
+	waitingWorker := flag.String("waiting-worker", "process", "the waiting benchmark: the worker as its own process (process: its RSS measured alone) or in the bench's (in-process)")
 	flag.Parse()
 	if *waiting > 0 || *waitingLarge {
 		if o.server == "cluster" {
@@ -103,7 +106,29 @@ func main() {
 		if *waitingLarge {
 			sizes = append(sizes, 10000)
 		}
-		fmt.Println(machine(o.temporalCLI, "dev server, SQLite in memory, its own for the waiting benchmark"))
+		switch *waitingWorker {
+		case "in-process":
+		case "process":
+			dir, err := os.MkdirTemp("", "offboard-waiting-worker")
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "bench:", err)
+				os.Exit(1)
+			}
+			defer os.RemoveAll(dir)
+			if o.workerBin, err = buildWorker(dir); err != nil {
+				fmt.Fprintln(os.Stderr, "bench:", err)
+				os.Exit(1)
+			}
+		default:
+			fmt.Fprintf(os.Stderr, "bench: --waiting-worker %q: want process or in-process\n", *waitingWorker)
+			os.Exit(2)
+		}
+		fmt.Print(machine(o.temporalCLI, "dev server, SQLite in memory, its own for the waiting benchmark"))
+		if o.workerBin != "" {
+			fmt.Println("The simulator runs in this process, the worker in its own (worker RSS is its alone), the Temporal server in its own.")
+		} else {
+			fmt.Println("Workers and simulator run in this process; the Temporal server is its own process.")
+		}
 		if err := runWaiting(context.Background(), o, sizes, *waitingScale, *waitingDays, *waitingSettle); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
@@ -148,7 +173,8 @@ func main() {
 
 func run(o options) error {
 	ctx := context.Background()
-	fmt.Println(machine(o.temporalCLI, serverDescription(o)))
+	fmt.Print(machine(o.temporalCLI, serverDescription(o)))
+	fmt.Println("Workers and simulator run in this process; the Temporal server is its own process.")
 	if o.server == "cluster" {
 		if err := startCluster(ctx); err != nil {
 			return err

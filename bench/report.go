@@ -64,8 +64,7 @@ func machine(temporalCLI, server string) string {
 	if out, err := exec.Command(temporalCLI, "--version").Output(); err == nil {
 		version = strings.TrimSpace(string(out))
 	}
-	return fmt.Sprintf("Machine: %s, %d cores (runtime.NumCPU)%s, %s %s/%s\nTemporal: %s (%s)\n"+
-		"Workers and simulator run in this process; the Temporal server is its own process.\n",
+	return fmt.Sprintf("Machine: %s, %d cores (runtime.NumCPU)%s, %s %s/%s\nTemporal: %s (%s)\n",
 		model, runtime.NumCPU(), mem, runtime.Version(), runtime.GOOS, runtime.GOARCH, version, server)
 }
 

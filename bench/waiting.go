@@ -6,7 +6,9 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -47,11 +49,14 @@ type waitingResult struct {
 	quietEvents       float64 // per device-day in the last simulated day, when only never-devices wait
 	watcherEvents     int     // the watcher's own history events, over all its runs
 	rssPeak, heapLive uint64
-	serverCPU         float64 // seconds, in the window
-	removed, waiting  int
-	wrong             []string // devices whose outcome is not the one their spec makes
-	took              time.Duration
-	lag               time.Duration // after the week, until the workflows caught up (or --waiting-settle)
+	// workerRSS is the worker process's peak RSS (VmHWM) when it runs as its own process
+	// (--waiting-worker process); rssPeak is then the bench's process: simulator and bookkeeping.
+	workerRSS        uint64
+	serverCPU        float64 // seconds, in the window
+	removed, waiting int
+	wrong            []string // devices whose outcome is not the one their spec makes
+	took             time.Duration
+	lag              time.Duration // after the week, until the workflows caught up (or --waiting-settle)
 }
 
 // slotGauge records the SDK's worker_task_slots_used gauges of the activity workers.
@@ -197,12 +202,20 @@ func runWaiting(ctx context.Context, o options, sizes []int, scale float64, week
 			return fmt.Sprintf("%.2fx", y/x)
 		}
 		fmt.Printf("From %d to %d waiting devices (%.0fx): console requests a device-day %s, activity slots (max) %s, "+
-			"history events a device-day %s, workflow tasks a device-day %s, RSS %s, server CPU %s\n",
+			"history events a device-day %s, workflow tasks a device-day %s, the workers' RSS %s, server CPU %s\n",
 			a.n, b.n, float64(b.n)/float64(a.n),
 			grow(perDeviceDay(a.consoleCalls, a), perDeviceDay(b.consoleCalls, b)), grow(a.slotsMax, b.slotsMax),
-			grow(a.events, b.events), grow(a.tasks, b.tasks), grow(float64(a.rssPeak), float64(b.rssPeak)), grow(a.serverCPU, b.serverCPU))
+			grow(a.events, b.events), grow(a.tasks, b.tasks), grow(float64(a.workersMemory()), float64(b.workersMemory())), grow(a.serverCPU, b.serverCPU))
 	}
 	return nil
+}
+
+// workersMemory is the workers' peak RSS: the worker process's, or the bench's when they ran in it.
+func (r waitingResult) workersMemory() uint64 {
+	if r.workerRSS > 0 {
+		return r.workerRSS
+	}
+	return r.rssPeak
 }
 
 func perDeviceDay(calls int, r waitingResult) float64 {
@@ -210,13 +223,17 @@ func perDeviceDay(calls int, r waitingResult) float64 {
 }
 
 func printWaiting(w io.Writer, scale float64, rs []waitingResult) {
-	fmt.Fprintf(w, "%-8s %-10s %-22s %-14s %-16s %-16s %-14s %-10s %-12s %-18s %s\n", "devices", "sim days", "console req/device-day",
-		"activity slots", "events/dev-day", "WF tasks/dev-day", "quiet ev/d-d", "RSS MB", "server CPU s", "outcomes", "wrong")
+	fmt.Fprintf(w, "%-8s %-10s %-22s %-14s %-16s %-16s %-14s %-14s %-13s %-12s %-18s %s\n", "devices", "sim days", "console req/device-day",
+		"activity slots", "events/dev-day", "WF tasks/dev-day", "quiet ev/d-d", "worker RSS MB", "bench RSS MB", "server CPU s", "outcomes", "wrong")
 	for _, r := range rs {
-		fmt.Fprintf(w, "%-8d %-10.1f %-22s %-14s %-16.2f %-16.2f %-14.3f %-10s %-12.1f %-18s %d\n", r.n, r.simDays,
+		workerRSS := "(in the bench)"
+		if r.workerRSS > 0 {
+			workerRSS = mb(r.workerRSS)
+		}
+		fmt.Fprintf(w, "%-8d %-10.1f %-22s %-14s %-16.2f %-16.2f %-14.3f %-14s %-13s %-12.1f %-18s %d\n", r.n, r.simDays,
 			fmt.Sprintf("%.3f (feed %d)", perDeviceDay(r.consoleCalls, r), r.feedCalls),
 			fmt.Sprintf("%.0f max, %.1f", r.slotsMax, r.slotsMean), r.events, r.tasks, r.quietEvents,
-			mb(r.rssPeak), r.serverCPU, fmt.Sprintf("%d removed, %d wait", r.removed, r.waiting), len(r.wrong))
+			workerRSS, mb(r.rssPeak), r.serverCPU, fmt.Sprintf("%d removed, %d wait", r.removed, r.waiting), len(r.wrong))
 		for i, s := range r.wrong {
 			if i == 5 {
 				fmt.Fprintf(w, "  ... and %d more\n", len(r.wrong)-5)
@@ -251,8 +268,34 @@ func waitingRun(ctx context.Context, o options, n int, scale, week float64, sett
 		return r, err
 	}
 	defer world.Close()
-	if err := world.StartWorkers(c); err != nil {
-		return r, err
+	slots := gauge.activitySlots
+	var worker *workerProcess
+	if o.workerBin == "" {
+		if err := world.StartWorkers(c); err != nil {
+			return r, err
+		}
+	} else {
+		// The worker as its own process: its memory is measured alone, and its activity slots are
+		// read from its metrics endpoint.
+		addr, err := freeAddr()
+		if err != nil {
+			return r, err
+		}
+		logFile, err := os.Create(filepath.Join(dir, "worker.log"))
+		if err != nil {
+			return r, err
+		}
+		defer logFile.Close()
+		worker = &workerProcess{bin: o.workerBin, env: workerEnv(world.WorkerConfig(), srv.FrontendHostPort(), addr), log: logFile}
+		if err := worker.start(); err != nil {
+			return r, err
+		}
+		defer worker.kill()
+		hc := &http.Client{Timeout: 2 * time.Second}
+		if err := waitForMetrics(hc, addr, time.Minute); err != nil {
+			return r, err
+		}
+		slots = func() float64 { v, _ := scrapeActivitySlots(hc, addr); return v }
 	}
 	devices := waitingDevices(n, uint64(n))
 	fmt.Printf("Waiting: %d devices (half wait for a check-in that erases them, half for their user; one in ten never), a week at %.0fx ...\n", n, scale)
@@ -308,7 +351,7 @@ func waitingRun(ctx context.Context, o options, n int, scale, week float64, sett
 			case <-stopSlots:
 				return
 			case <-t.C:
-				slotSamples = append(slotSamples, gauge.activitySlots())
+				slotSamples = append(slotSamples, slots())
 			}
 		}
 	}()
@@ -353,6 +396,9 @@ func waitingRun(ctx context.Context, o options, n int, scale, week float64, sett
 	_ = wall0
 	r.watcherEvents = watcherEvents(ctx, c, world)
 	r.rssPeak, r.heapLive = vmHWM(), liveHeapAfterGC()
+	if worker != nil {
+		r.workerRSS = procStatusKB(worker.pid(), "VmHWM") * 1024
+	}
 
 	// Outcomes: removed if it checked in (or its user acted) within the week, waiting on the
 	// device otherwise. On a loaded machine the workflows may lag the simulator: give them up to
