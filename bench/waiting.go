@@ -360,9 +360,21 @@ func waitingRun(ctx context.Context, o options, n int, scale, week float64, sett
 	quietFrom := t0.Add(time.Duration((week - 1) * float64(day)))
 	var quiet0 map[string]int
 	var quietWall time.Time
+	nextDay := t0.Add(day)
 	for world.Sim.Now().Before(end) {
 		if quiet0 == nil && !world.Sim.Now().Before(quietFrom) {
 			quietWall, quiet0 = time.Now(), historyCounts(ctx, c, sample, time.Time{})
+		}
+		if now := world.Sim.Now(); !now.Before(nextDay) {
+			// What the console shows, day by day: a run whose workflows fall behind shows it here.
+			deleted := 0
+			for _, d := range devices {
+				if st, ok := world.Sim.Device(d.serial); ok && st.Status == simulator.StatusDeleted {
+					deleted++
+				}
+			}
+			fmt.Printf("  day %.0f (%s real): %d of %d records deleted in the console\n", now.Sub(t0).Hours()/24, time.Since(wall0).Round(time.Second), deleted, n)
+			nextDay = nextDay.Add(day)
 		}
 		time.Sleep(time.Second)
 	}
@@ -370,6 +382,9 @@ func waitingRun(ctx context.Context, o options, n int, scale, week float64, sett
 	slotsDone.Wait()
 	t1, cpu1, stats1 := world.Sim.Now(), readCPU(), world.Sim.Stats()
 	hist1 := historyCounts(ctx, c, sample, time.Time{})
+	if u := hist0["/unread"] + hist1["/unread"]; u > 0 {
+		return r, fmt.Errorf("%d of the sample's histories could not be read (the server is overloaded): the figures would be wrong", u)
+	}
 	r.simDays = t1.Sub(t0).Hours() / 24
 	r.consoleCalls = stats1.ConsoleCalls - stats0.ConsoleCalls
 	r.feedCalls = stats1.Calls["GET /api/v1/changes"] - stats0.Calls["GET /api/v1/changes"]
@@ -393,7 +408,6 @@ func waitingRun(ctx context.Context, o options, n int, scale, week float64, sett
 		// The last simulated day, over the devices that never come back: only they still wait.
 		r.quietEvents = float64(q) / (float64(nq) * time.Since(quietWall).Seconds() * scale / 86400)
 	}
-	_ = wall0
 	r.watcherEvents = watcherEvents(ctx, c, world)
 	r.rssPeak, r.heapLive = vmHWM(), liveHeapAfterGC()
 	if worker != nil {
@@ -412,7 +426,10 @@ func waitingRun(ctx context.Context, o options, n int, scale, week float64, sett
 	settleFrom := time.Now()
 	var outcomes map[string]deviceOutcome
 	for {
-		outcomes = listOutcomes(ctx, c)
+		var err error
+		if outcomes, err = listOutcomes(ctx, c); err != nil {
+			return r, err
+		}
 		running := 0
 		for _, o := range outcomes {
 			if o.running {
@@ -459,19 +476,43 @@ func sampleSerials(ds []waitingDevice, k int) ([]string, []bool) {
 func historyCounts(ctx context.Context, c client.Client, serials []string, _ time.Time) map[string]int {
 	out := map[string]int{}
 	for _, s := range serials {
-		iter := c.GetWorkflowHistory(ctx, contract.DeviceWorkflowID(s), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		for iter.HasNext() {
-			e, err := iter.Next()
-			if err != nil {
-				break
+		// A loaded server times reads out: read the history again rather than count part of it.
+		var events, tasks int
+		err := retryRead(ctx, func() error {
+			events, tasks = 0, 0
+			iter := c.GetWorkflowHistory(ctx, contract.DeviceWorkflowID(s), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+			for iter.HasNext() {
+				e, err := iter.Next()
+				if err != nil {
+					return err
+				}
+				events++
+				if e.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED {
+					tasks++
+				}
 			}
-			out[s]++
-			if e.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED {
-				out[s+"/tasks"]++
-			}
+			return nil
+		})
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: the history of %s could not be read: %v\n", s, err)
+			out["/unread"]++
+			continue
 		}
+		out[s], out[s+"/tasks"] = events, tasks
 	}
 	return out
+}
+
+// retryRead runs read until it succeeds, five times at most, waiting longer each time.
+func retryRead(ctx context.Context, read func() error) error {
+	var err error
+	for attempt := range 5 {
+		if err = read(); err == nil || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(time.Duration(attempt+1) * 2 * time.Second)
+	}
+	return err
 }
 
 // watcherEvents sums the history events of every run of the console watcher.
@@ -495,14 +536,18 @@ type deviceOutcome struct {
 
 // listOutcomes reads every device's state from visibility (no query: a backlogged worker would
 // answer them late).
-func listOutcomes(ctx context.Context, c client.Client) map[string]deviceOutcome {
+func listOutcomes(ctx context.Context, c client.Client) (map[string]deviceOutcome, error) {
 	out := map[string]deviceOutcome{}
 	var token []byte
 	for {
-		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{PageSize: 1000, NextPageToken: token,
-			Query: "WorkflowType = '" + contract.DeviceWorkflowType + "'"})
+		var resp *workflowservice.ListWorkflowExecutionsResponse
+		err := retryRead(ctx, func() (err error) {
+			resp, err = c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{PageSize: 1000, NextPageToken: token,
+				Query: "WorkflowType = '" + contract.DeviceWorkflowType + "'"})
+			return err
+		})
 		if err != nil {
-			return out
+			return out, fmt.Errorf("list the devices (%d listed): %w", len(out), err)
 		}
 		for _, e := range resp.GetExecutions() {
 			o := deviceOutcome{running: e.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING,
@@ -513,7 +558,7 @@ func listOutcomes(ctx context.Context, c client.Client) map[string]deviceOutcome
 			out[e.GetExecution().GetWorkflowId()] = o
 		}
 		if token = resp.GetNextPageToken(); len(token) == 0 {
-			return out
+			return out, nil
 		}
 	}
 }
