@@ -212,8 +212,10 @@ func (r *combinationRun) follow(api console.API) {
 				if rerr != nil {
 					r.notes = append(r.notes, fmt.Sprintf("the workflow refused the operator's report %s %s: %v", st.Current, outcome, rerr))
 				}
-				// The query may show the step a moment longer: answer it again only once it changed.
-				answered, since = now, time.Time{}
+				// The query may show the step a moment longer: answer it again only once it changed,
+				// and give the workflow the whole wait from now to take the report (on a loaded
+				// machine it may first send a reminder that fell due in the same moment).
+				answered, seen, since = now, now, time.Now()
 				time.Sleep(combinationPoll)
 				continue
 			}
