@@ -48,8 +48,12 @@ func liveHeapAfterGC() uint64 {
 }
 
 // vmHWM is the process's peak resident set (VmHWM in /proc/self/status), in bytes.
-func vmHWM() uint64 {
-	f, err := os.Open("/proc/self/status")
+func vmHWM() uint64 { return peakRSS("self") }
+
+// peakRSS is a process's peak resident set (VmHWM in /proc/<pid>/status), in bytes; 0 when it
+// cannot be read.
+func peakRSS(pid string) uint64 {
+	f, err := os.Open("/proc/" + pid + "/status")
 	if err != nil {
 		return 0
 	}

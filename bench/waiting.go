@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -411,7 +412,7 @@ func waitingRun(ctx context.Context, o options, n int, scale, week float64, sett
 	r.watcherEvents = watcherEvents(ctx, c, world)
 	r.rssPeak, r.heapLive = vmHWM(), liveHeapAfterGC()
 	if worker != nil {
-		r.workerRSS = procStatusKB(worker.pid(), "VmHWM") * 1024
+		r.workerRSS = peakRSS(strconv.Itoa(worker.pid()))
 	}
 
 	// Outcomes: removed if it checked in (or its user acted) within the week, waiting on the

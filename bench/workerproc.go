@@ -104,23 +104,6 @@ func (w *workerProcess) pid() int {
 	return w.cmd.Process.Pid
 }
 
-// procStatusKB reads a field in kB (VmHWM, VmRSS) of /proc/<pid>/status; 0 when unreadable.
-func procStatusKB(pid int, field string) uint64 {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
-			n, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return n
-		}
-	}
-	return 0
-}
-
 // scrapeActivitySlots sums the activity workers' temporal_worker_task_slots_used gauges on the
 // worker's metrics endpoint (docs/metrics.md); false when it does not answer.
 func scrapeActivitySlots(client *http.Client, metricsAddr string) (float64, bool) {
