@@ -42,6 +42,7 @@ const day = 24 * time.Hour
 type waitingResult struct {
 	n                 int
 	simDays           float64 // simulated days measured, from the last start to the end
+	startDays         float64 // simulated days the paced starts took, until every device waited
 	consoleCalls      int     // console requests in the window
 	feedCalls         int     // of them, the watcher's reads of the change feed
 	slotsMax          float64 // activity slots in use, sampled every 200 ms
@@ -140,10 +141,17 @@ type waitingDevice struct {
 	req    procedure.Request
 	spec   simulator.DeviceSpec
 	never  bool // never checks in (wipe) or its user never acts (keep): still waiting at the end
+	// back is when, after every device has reached its wait, the device comes back: its
+	// check-in (wipe: the erase is applied), or its user's removal of the MDM profile, which the
+	// console learns at the check-in checkInAfter later (keep).
+	back, checkInAfter time.Duration
 }
 
 // waitingDevices spreads check-ins over three simulated days and users' actions over three more,
-// so that every device that will finish does so within the week; one in ten never does.
+// so that every device that will finish does so within the week; one in ten never does. The
+// devices are added to the console neither checking in nor acting (comeBack drives them), so that
+// however long the engine takes to bring them all to their waits, the week starts with all of
+// them waiting.
 func waitingDevices(n int, seed uint64) []waitingDevice {
 	rng := rand.New(rand.NewPCG(seed, 12))
 	out := make([]waitingDevice, n)
@@ -151,21 +159,55 @@ func waitingDevices(n int, seed uint64) []waitingDevice {
 	for i := range out {
 		serial := fmt.Sprintf("WT%05d%05d", i, stamp)
 		spec := simulator.DeviceSpecFor(serial, simulator.EnrollmentManual)
-		spec.CheckInEvery = simulator.Duration(30*time.Minute + time.Duration(rng.Float64()*float64(3*day)))
-		spec.UserActsAfter = simulator.Duration(time.Duration(rng.Float64() * float64(3*day)))
-		never := rng.IntN(10) == 0
-		req := procedure.Request{Serial: serial, Enrollment: procedure.Manual}
+		spec.CheckInEvery, spec.UserActsAfter = simulator.Never, simulator.Never
+		checkIn := 30*time.Minute + time.Duration(rng.Float64()*float64(3*day))
+		userActs := time.Duration(rng.Float64() * float64(3*day))
+		d := waitingDevice{serial: serial, req: procedure.Request{Serial: serial, Enrollment: procedure.Manual}, spec: spec,
+			never: rng.IntN(10) == 0, back: checkIn}
 		if i%2 == 0 {
-			req.Wipe, req.WipeMethod = true, procedure.WipeConsole // waits for the erase at a check-in
-			if never {
-				spec.CheckInEvery = simulator.Never
-			}
-		} else if never { // keep: waits for its user to remove the MDM profile
-			spec.UserActsAfter = simulator.Never
+			d.req.Wipe, d.req.WipeMethod = true, procedure.WipeConsole // waits for the erase at a check-in
+		} else { // keep: waits for its user to remove the MDM profile
+			d.back, d.checkInAfter = userActs, checkIn
 		}
-		out[i] = waitingDevice{serial: serial, req: req, spec: spec, never: never}
+		out[i] = d
 	}
 	return out
+}
+
+// comeBack drives the devices that come back, from t0 in simulated time: each checks in, or its
+// user acts and it checks in, when its time comes. It returns when ctx ends or all have.
+func comeBack(ctx context.Context, sim *simulator.Simulator, devices []waitingDevice, t0 time.Time) {
+	type due struct {
+		at     time.Time
+		serial string
+		user   bool // the user removes the MDM profile (else: a check-in)
+	}
+	var dues []due
+	for _, d := range devices {
+		switch {
+		case d.never:
+		case d.req.Wipe:
+			dues = append(dues, due{at: t0.Add(d.back), serial: d.serial})
+		default:
+			dues = append(dues, due{at: t0.Add(d.back), serial: d.serial, user: true}, due{at: t0.Add(d.back + d.checkInAfter), serial: d.serial})
+		}
+	}
+	sort.Slice(dues, func(i, j int) bool { return dues[i].at.Before(dues[j].at) })
+	for _, x := range dues {
+		for sim.Now().Before(x.at) {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+		// A device deleted by then no longer checks in: the simulator says so, and nothing is lost.
+		if x.user {
+			_, _ = sim.UserAction(x.serial, "remove-mdm-profile")
+		} else {
+			_ = sim.CheckIn(x.serial)
+		}
+	}
 }
 
 // waitingTiming is production's waits divided by the time scale.
@@ -302,42 +344,41 @@ func waitingRun(ctx context.Context, o options, n int, scale, week float64, sett
 	fmt.Printf("Waiting: %d devices (half wait for a check-in that erases them, half for their user; one in ten never), a week at %.0fx ...\n", n, scale)
 	timing := waitingTiming(scale)
 	simStart := world.Sim.Now()
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, 1)
-	for range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
-				d := devices[i]
-				// Each device joins the console as its workflow starts: its check-ins and its user
-				// are spread over the days after its own start.
-				err := world.Sim.AddDevices(d.spec)
-				if err == nil {
-					_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: contract.DeviceWorkflowID(d.serial), TaskQueue: contract.TaskQueue},
-						contract.DeviceWorkflowType, workflows.DeviceInput{Request: d.req, Confirmed: true, Contact: "user@example.com", Timing: timing})
-				}
-				if err != nil {
-					select {
-					case errs <- err:
-					default:
-					}
-					return
-				}
-			}
-		}()
+	// The starts are paced to what the engine absorbs: at most waitingAhead devices are started
+	// and not yet at their waits, so the week measures waiting devices, not a backlog of
+	// pre-flights (unpaced, 10,000 starts outran the engine: at simulated day 2, 9,048 devices
+	// were still at pre-flight).
+	lastSaid := time.Now()
+	for from := 0; from < n; {
+		at, err := countWaits(ctx, c)
+		if err != nil {
+			return r, err
+		}
+		if time.Since(lastSaid) > 30*time.Second {
+			fmt.Printf("  %s: %d started, %d at their waits or ended (simulated day %.1f)\n", time.Since(started).Round(time.Second), from, at, world.Sim.Now().Sub(simStart).Hours()/24)
+			lastSaid = time.Now()
+		}
+		k := min(int(at)+waitingAhead-from, n-from)
+		if k <= 0 {
+			time.Sleep(200 * time.Millisecond)
+			continue
+		}
+		if err := startWaiting(ctx, c, world, devices[from:from+k], timing); err != nil {
+			return r, fmt.Errorf("start: %w", err)
+		}
+		from += k
 	}
-	wg.Wait()
-	select {
-	case err := <-errs:
-		return r, fmt.Errorf("start: %w", err)
-	default:
+	if err := awaitWaits(ctx, c, n); err != nil {
+		return r, err
 	}
-	fmt.Printf("  %d started in %s (%.1f simulated days)\n", n, time.Since(started).Round(time.Second), world.Sim.Now().Sub(simStart).Hours()/24)
+	r.startDays = world.Sim.Now().Sub(simStart).Hours() / 24
+	fmt.Printf("  %d started and at their waits in %s (%.1f simulated days)\n", n, time.Since(started).Round(time.Second), r.startDays)
 
 	sample, sampleNever := sampleSerials(devices, 200)
 	t0, wall0, cpu0, stats0 := world.Sim.Now(), time.Now(), readCPU(), world.Sim.Stats()
+	backCtx, stopBack := context.WithCancel(ctx)
+	defer stopBack()
+	go comeBack(backCtx, world.Sim, devices, t0)
 	hist0 := historyCounts(ctx, c, sample, time.Time{})
 	stopSlots := make(chan struct{})
 	var slotSamples []float64
@@ -561,5 +602,83 @@ func listOutcomes(ctx context.Context, c client.Client) (map[string]deviceOutcom
 		if token = resp.GetNextPageToken(); len(token) == 0 {
 			return out, nil
 		}
+	}
+}
+
+// waitingAhead is how many devices the waiting benchmark lets be started and not yet waiting.
+const waitingAhead = 200
+
+// startWaiting adds the devices to the console and starts their workflows, 16 at a time. Each
+// device joins the console as its workflow starts: its check-ins and its user are spread over the
+// days after its own start.
+func startWaiting(ctx context.Context, c client.Client, world *stack.Stack, devices []waitingDevice, timing workflows.Timing) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, 1)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < len(devices); i = int(next.Add(1)) - 1 {
+				d := devices[i]
+				err := world.Sim.AddDevices(d.spec)
+				if err == nil {
+					_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: contract.DeviceWorkflowID(d.serial), TaskQueue: contract.TaskQueue},
+						contract.DeviceWorkflowType, workflows.DeviceInput{Request: d.req, Confirmed: true, Contact: "user@example.com", Timing: timing})
+				}
+				if err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return nil
+	}
+}
+
+// countWaits counts the devices that have reached a wait on someone other than the console or
+// Apple (their device or user, and past a deadline an operator) or have ended, as visibility
+// shows them.
+func countWaits(ctx context.Context, c client.Client) (int64, error) {
+	var people []string
+	for _, p := range []contract.WaitingOn{contract.WaitingOnDevice, contract.WaitingOnOperator, contract.WaitingOnVendorSupport, contract.WaitingOnApproval, contract.WaitingOnNone} {
+		people = append(people, "'"+string(p)+"'")
+	}
+	query := fmt.Sprintf("WorkflowType = '%s' AND (%s IN (%s) OR ExecutionStatus != 'Running')", contract.DeviceWorkflowType, contract.SAWaitingOn, strings.Join(people, ", "))
+	var count int64
+	err := retryRead(ctx, func() error {
+		resp, err := c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: query})
+		count = resp.GetCount()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("count the waiting devices: %w", err)
+	}
+	return count, nil
+}
+
+// awaitWaits returns once at least n devices have reached a wait or ended (countWaits).
+func awaitWaits(ctx context.Context, c client.Client, n int) error {
+	deadline := time.Now().Add(30 * time.Minute)
+	for {
+		count, err := countWaits(ctx, c)
+		switch {
+		case err != nil:
+			return err
+		case count >= int64(n):
+			return nil
+		case time.Now().After(deadline):
+			return fmt.Errorf("only %d of %d devices reached their waits in 30 minutes", count, n)
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 }
