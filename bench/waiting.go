@@ -58,7 +58,7 @@ type waitingResult struct {
 	workerRSS        uint64
 	serverCPU        float64 // seconds, in the window
 	removed, waiting int
-	escalated        int      // of waiting: past their deadline, on an operator
+	escalated        int // of waiting: past their deadline, on an operator
 	wrong            []string // devices whose outcome is not the one their spec makes
 	took             time.Duration
 	lag              time.Duration // after the week, until the workflows caught up (or --waiting-settle)
