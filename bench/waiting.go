@@ -58,7 +58,6 @@ type waitingResult struct {
 	workerRSS        uint64
 	serverCPU        float64 // seconds, in the window
 	removed, waiting int
-	escalated        int // of waiting: past their deadline, on an operator
 	wrong            []string // devices whose outcome is not the one their spec makes
 	took             time.Duration
 	lag              time.Duration // after the week, until the workflows caught up (or --waiting-settle)
@@ -279,7 +278,7 @@ func printWaiting(w io.Writer, scale float64, rs []waitingResult) {
 		fmt.Fprintf(w, "%-8d %-10.1f %-22s %-14s %-16.2f %-16.2f %-14.3f %-14s %-13s %-12.1f %-18s %d\n", r.n, r.simDays,
 			fmt.Sprintf("%.3f (feed %d)", perDeviceDay(r.consoleCalls, r), r.feedCalls),
 			fmt.Sprintf("%.0f max, %.1f", r.slotsMax, r.slotsMean), r.events, r.tasks, r.quietEvents,
-			workerRSS, mb(r.rssPeak), r.serverCPU, outcomeText(r), len(r.wrong))
+			workerRSS, mb(r.rssPeak), r.serverCPU, fmt.Sprintf("%d removed, %d wait", r.removed, r.waiting), len(r.wrong))
 		for i, s := range r.wrong {
 			if i == 5 {
 				fmt.Fprintf(w, "  ... and %d more\n", len(r.wrong)-5)
@@ -494,11 +493,6 @@ func waitingRun(ctx context.Context, o options, n int, scale, week float64, sett
 			r.wrong = append(r.wrong, d.serial+": no workflow")
 		case d.never && o.running && o.waitingOn == string(procedure.PartyDevice):
 			r.waiting++
-		case d.never && o.running && o.waitingOn == string(procedure.PartyOperator) && r.startDays+r.simDays >= waitingTiming(1).CheckInDeadline.Hours()/24:
-			// Past its 14-day deadline (the starts and the week together reach it) a device that never
-			// came back is an operator's, as the procedure's escalation says.
-			r.waiting++
-			r.escalated++
 		case !d.never && o.completed:
 			r.removed++
 		default:
@@ -689,14 +683,4 @@ func awaitWaits(ctx context.Context, c client.Client, n int) error {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-}
-
-// outcomeText counts the devices that ended as their specs say: removed, or still waiting (of them
-// the ones an operator has, past their deadline).
-func outcomeText(r waitingResult) string {
-	s := fmt.Sprintf("%d removed, %d wait", r.removed, r.waiting)
-	if r.escalated > 0 {
-		s += fmt.Sprintf(" (%d escalated)", r.escalated)
-	}
-	return s
 }
