@@ -34,9 +34,7 @@ import (
 // workflow work grow with what happens, not with how many wait. Each size runs on a fresh dev
 // server, simulator and workers, in this process; time passes at --waiting-scale simulated
 // seconds a real second, and the devices' own waits (reminders, deadline, safety-net read) are
-// divided by the same factor, so a week passes in minutes for the workflows too. The devices are
-// started at the pace the engine absorbs and neither check in nor act until every one of them
-// waits; the week then starts, and comeBack drives their check-ins and users on their schedules.
+// divided by the same factor, so a week passes in minutes for the workflows too.
 
 const day = 24 * time.Hour
 
