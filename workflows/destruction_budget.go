@@ -88,9 +88,8 @@ type budgetHolder struct {
 	window    Bucket
 	decisions map[string]DestructAnswer
 	totals    DestructTotals
-	sending   int  // answers not yet sent: a continue-as-new waits for them
-	updates   int  // requests answered by update in this run
-	ready     bool // the window has its size: requests can be judged
+	sending   int // answers not yet sent: a continue-as-new waits for them
+	updates   int // requests answered by update in this run
 }
 
 // maxUpdatesPerRun is how many requests by update a run answers before it continues as new. The
@@ -126,11 +125,6 @@ func DestructionBudget(ctx workflow.Context, in DestructionBudgetInput) error {
 	// unfinished at a continue-as-new.
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, activities.UpdateDestructGrant,
 		func(ctx workflow.Context, r DestructRequest) (DestructAnswer, error) {
-			// An update can come in the run's first workflow task (update-with-start, or right after a
-			// continue-as-new), before the worker's settings give the window its size.
-			if err := workflow.Await(ctx, func() bool { return h.ready }); err != nil {
-				return DestructAnswer{}, err
-			}
 			h.updates++
 			return h.judge(ctx, r), nil
 		},
@@ -147,7 +141,6 @@ func DestructionBudget(ctx workflow.Context, in DestructionBudgetInput) error {
 	} else {
 		h.window = in.Window.resize(n, per)
 	}
-	h.ready = true
 	requests := workflow.GetSignalChannel(ctx, signalDestructRequest)
 	pump(ctx, requests, func() bool { return takeOne(requests, func(r DestructRequest) { h.decide(ctx, r) }) })
 	if err := workflow.Await(ctx, func() bool {

@@ -207,38 +207,3 @@ func TestDestructionBudgetCarriesTheNewestGrantsAndEveryHold(t *testing.T) {
 		}
 	}
 }
-
-// An update that comes in the holder's first workflow task (update-with-start starts the holder
-// with it; a continue-as-new's new run gets the next ones at once) waits until the worker's
-// settings give the window its size, and is then answered.
-func TestDestructionBudgetAnswersAnUpdateThatComesWithItsStart(t *testing.T) {
-	var ts testsuite.WorkflowTestSuite
-	ts.SetLogger(newQuietLogger(t))
-	env := ts.NewTestWorkflowEnvironment()
-	env.RegisterWorkflow(DestructionBudget)
-	env.RegisterActivity(&activities.Worker{})
-	env.OnActivity(workerActs.Describe, mock.Anything).After(time.Minute).
-		Return(activities.WorkerInfo{DestructiveBudget: 1, DestructiveBudgetWindow: time.Hour}, nil)
-	var got DestructAnswer
-	var failed error
-	env.RegisterDelayedCallback(func() {
-		env.UpdateWorkflow(activities.UpdateDestructGrant, "first", &testsuite.TestUpdateCallback{
-			OnReject: func(err error) { failed = err }, OnAccept: func() {},
-			OnComplete: func(v any, err error) {
-				if a, ok := v.(DestructAnswer); ok {
-					got = a
-				}
-				if err != nil {
-					failed = err
-				}
-			}}, DestructRequest{Key: "first", WorkflowID: "offboard-first"})
-	}, 0)
-	env.RegisterDelayedCallback(env.CancelWorkflow, 2*time.Minute)
-	env.ExecuteWorkflow(DestructionBudget, DestructionBudgetInput{})
-	if err := env.GetWorkflowError(); err != nil && !temporal.IsCanceledError(err) {
-		t.Fatalf("holder: %v", err)
-	}
-	if failed != nil || got.Outcome != DestructGranted || got.Limit != 1 {
-		t.Errorf("the first update: %+v, error %v: want granted under the worker's budget of 1", got, failed)
-	}
-}
