@@ -2,7 +2,6 @@ package workflows
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -92,20 +91,10 @@ type budgetHolder struct {
 	updates   int // requests answered by update in this run
 }
 
-// maxUpdatesPerRun is how many requests by update a run answers before it continues as new. The
-// server refuses updates past 2,000 in a run, but a short run matters first: on Temporal Server
-// 1.29 a worker that must fetch a history beyond its first page while an update's speculative
-// workflow task is pending fails the task ("premature end of stream", temporalio/temporal#7741,
-// fixed in a later server), and the holder stalled for a minute at a time in the waiting
-// benchmark's 10,000 devices. Thirty updates keep a run's history near 150 events. A variable so a
-// test can reach it quickly.
-var maxUpdatesPerRun = 30
-
-// maxGrantsCarried bounds the grants a continue-as-new carries (the newest), so a run's input stays
-// small however busy the hour was; every held decision is carried. A grant forgotten early is
-// granted again if asked again: a second slot, never a second command (the console's idempotency
-// key).
-const maxGrantsCarried = 500
+// maxUpdatesPerRun is how many requests by update a run answers before it continues as new: the
+// server refuses updates past 2,000 in one run's history (and more than 10 in flight at once,
+// which the client retries). A variable so a test can reach it quickly.
+var maxUpdatesPerRun = 1500
 
 // DestructionBudget holds one console's budget until cancelled, continuing as new when the
 // server suggests it.
@@ -214,23 +203,13 @@ func validDestructRequest(r DestructRequest) error {
 }
 
 // remembered are the decisions of the last decisionMemory (or of the window, when longer).
-// Every held decision of that time is kept, and of the grants the newest maxGrantsCarried.
 func (h *budgetHolder) remembered(now time.Time) map[string]DestructAnswer {
 	keep := max(decisionMemory, h.window.Per)
 	out := map[string]DestructAnswer{}
-	var grants []string
 	for _, k := range sortedKeys(h.decisions) {
-		switch a := h.decisions[k]; {
-		case now.Sub(a.At) >= keep:
-		case a.Outcome == DestructHeld:
+		if a := h.decisions[k]; now.Sub(a.At) < keep {
 			out[k] = a
-		default:
-			grants = append(grants, k)
 		}
-	}
-	slices.SortStableFunc(grants, func(a, b string) int { return h.decisions[b].At.Compare(h.decisions[a].At) })
-	for _, k := range grants[:min(len(grants), maxGrantsCarried)] {
-		out[k] = h.decisions[k]
 	}
 	return out
 }

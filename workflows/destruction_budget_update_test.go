@@ -2,7 +2,6 @@ package workflows
 
 import (
 	"errors"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -176,34 +175,5 @@ func TestDestructionBudgetContinuesAsNewBeforeTheUpdateLimit(t *testing.T) {
 	}
 	if next.Totals.Granted != maxUpdatesPerRun || len(next.Decisions) != maxUpdatesPerRun || next.Window == nil || next.Window.Left(env.Now()) != 5000-maxUpdatesPerRun {
 		t.Errorf("carried totals %+v, %d decisions, window %+v: want every grant carried", next.Totals, len(next.Decisions), next.Window)
-	}
-}
-
-// A continue-as-new carries every held decision of the last hour and the newest 500 grants: the
-// oldest grants are forgotten first, a held command never (forgetting it would let the command
-// through when asked again).
-func TestDestructionBudgetCarriesTheNewestGrantsAndEveryHold(t *testing.T) {
-	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
-	h := &budgetHolder{decisions: map[string]DestructAnswer{}, window: newBucket(50, 10*time.Minute)}
-	h.decisions["held-early"] = DestructAnswer{Key: "held-early", Outcome: DestructHeld, At: now.Add(-50 * time.Minute)}
-	h.decisions["held-too-old"] = DestructAnswer{Key: "held-too-old", Outcome: DestructHeld, At: now.Add(-2 * time.Hour)}
-	for i := range maxGrantsCarried + 100 {
-		k := fmt.Sprintf("g%04d", i)
-		h.decisions[k] = DestructAnswer{Key: k, Outcome: DestructGranted, At: now.Add(-40 * time.Minute).Add(time.Duration(i) * time.Second)}
-	}
-	got := h.remembered(now)
-	if _, ok := got["held-early"]; !ok {
-		t.Error("the held decision of 50 minutes ago was not carried")
-	}
-	if _, ok := got["held-too-old"]; ok {
-		t.Error("a decision older than the memory was carried")
-	}
-	if len(got) != maxGrantsCarried+1 {
-		t.Errorf("%d carried, want %d grants and the hold", len(got), maxGrantsCarried)
-	}
-	for i := range 100 {
-		if _, ok := got[fmt.Sprintf("g%04d", i)]; ok {
-			t.Fatalf("an oldest grant (g%04d) was carried, newer ones dropped", i)
-		}
 	}
 }
