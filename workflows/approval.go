@@ -125,20 +125,9 @@ func (w *device) askBudget(ctx workflow.Context, id procedure.StepID, key string
 		return w.askBudgetBySignal(ctx, id, holder, req)
 	}
 	var a DestructAnswer
-	err := workflow.ExecuteActivity(budgetAskOptions(ctx, fmt.Sprintf("%s: ask the destruction budget for %s", id, key)),
+	err := workflow.ExecuteActivity(callOptions(ctx, contract.TaskQueue, fmt.Sprintf("%s: ask the destruction budget for %s", id, key)),
 		budgetActs.AskDestructionBudget, activities.BudgetAsk{Holder: holder, Request: req}).Get(ctx, &a)
 	return a, err
-}
-
-// budgetAskOptions retry the ask quickly and without limit: the holder answers at once, and what
-// refuses an ask passes in moments (more than the server's 10 updates in flight to one workflow,
-// the holder continuing as new).
-func budgetAskOptions(ctx workflow.Context, summary string) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		TaskQueue: contract.TaskQueue, StartToCloseTimeout: 30 * time.Second, Summary: summary,
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 100 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: 5 * time.Second,
-			MaximumAttempts: unlimited, NonRetryableErrorTypes: nonRetryable},
-	})
 }
 
 // askBudgetBySignal signals the holder and waits for its answer, starting the holder when none
