@@ -185,12 +185,10 @@ func QueueOptions(opts Options) map[string]worker.Options {
 		// One workflow (the batcher) and its answers (activities.Signals).
 		contract.BatcherTaskQueue: {MaxConcurrentWorkflowTaskExecutionSize: 2, MaxConcurrentActivityExecutionSize: 4},
 	}
-	// The batcher's queue too: its few workflows (the Apple coordinator, the destruction budget,
-	// the console watcher) are the busiest, and with fixed pollers a backlog on their sticky queue
-	// left the normal queue unpolled (the waiting benchmark's 10,000 devices saw the holder's
-	// workflow task wait there for a minute while 200 devices asked it for grants).
 	for name, o := range q {
-		ApplyPollers(&o, opts)
+		if name != contract.BatcherTaskQueue {
+			ApplyPollers(&o, opts)
+		}
 		q[name] = o
 	}
 	return q
