@@ -88,13 +88,7 @@ type budgetHolder struct {
 	decisions map[string]DestructAnswer
 	totals    DestructTotals
 	sending   int // answers not yet sent: a continue-as-new waits for them
-	updates   int // requests answered by update in this run
 }
-
-// maxUpdatesPerRun is how many requests by update a run answers before it continues as new: the
-// server refuses updates past 2,000 in one run's history (and more than 10 in flight at once,
-// which the client retries). A variable so a test can reach it quickly.
-var maxUpdatesPerRun = 1500
 
 // DestructionBudget holds one console's budget until cancelled, continuing as new when the
 // server suggests it.
@@ -113,10 +107,7 @@ func DestructionBudget(ctx workflow.Context, in DestructionBudgetInput) error {
 	// the update's result, with no signal back. The handler decides at once, so none is left
 	// unfinished at a continue-as-new.
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, activities.UpdateDestructGrant,
-		func(ctx workflow.Context, r DestructRequest) (DestructAnswer, error) {
-			h.updates++
-			return h.judge(ctx, r), nil
-		},
+		func(ctx workflow.Context, r DestructRequest) (DestructAnswer, error) { return h.judge(ctx, r), nil },
 		workflow.UpdateHandlerOptions{Validator: validDestructRequest, Description: "a device asks for one destructive command: granted, or held for a second person"}); err != nil {
 		return err
 	}
@@ -132,9 +123,7 @@ func DestructionBudget(ctx workflow.Context, in DestructionBudgetInput) error {
 	}
 	requests := workflow.GetSignalChannel(ctx, signalDestructRequest)
 	pump(ctx, requests, func() bool { return takeOne(requests, func(r DestructRequest) { h.decide(ctx, r) }) })
-	if err := workflow.Await(ctx, func() bool {
-		return workflow.GetInfo(ctx).GetContinueAsNewSuggested() || h.updates >= maxUpdatesPerRun
-	}); err != nil {
+	if err := workflow.Await(ctx, func() bool { return workflow.GetInfo(ctx).GetContinueAsNewSuggested() }); err != nil {
 		return err
 	}
 	// Every request already signalled is decided and answered in this run.

@@ -3,16 +3,13 @@ package workflows
 import (
 	"errors"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/mock"
-	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/offboard/offboard/activities"
 	"github.com/offboard/offboard/internal/console"
@@ -143,37 +140,5 @@ func TestAskDestructionBudgetWithoutAClient(t *testing.T) {
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) || appErr.Type() != activities.ErrNotConfigured || !appErr.NonRetryable() {
 		t.Fatalf("error %v, want a non-retryable %s", err, activities.ErrNotConfigured)
-	}
-}
-
-// The server takes at most 2,000 updates in one run: the holder continues as new after
-// maxUpdatesPerRun, carrying its window, its decisions and its totals.
-func TestDestructionBudgetContinuesAsNewBeforeTheUpdateLimit(t *testing.T) {
-	var ts testsuite.WorkflowTestSuite
-	ts.SetLogger(newQuietLogger(t))
-	env := ts.NewTestWorkflowEnvironment()
-	defer func(n int) { maxUpdatesPerRun = n }(maxUpdatesPerRun)
-	maxUpdatesPerRun = 5
-	env.SetTestTimeout(30 * time.Second) // a holder that never continues as new fails here, not at go test's timeout
-	env.RegisterWorkflow(DestructionBudget)
-	env.RegisterActivity(&activities.Worker{Info: activities.WorkerInfo{DestructiveBudget: 5000, DestructiveBudgetWindow: 10 * time.Minute}})
-	env.RegisterDelayedCallback(func() {
-		for i := range maxUpdatesPerRun {
-			key := "k" + strconv.Itoa(i)
-			env.UpdateWorkflow(activities.UpdateDestructGrant, key, &testsuite.TestUpdateCallback{OnReject: func(err error) { t.Errorf("%s refused: %v", key, err) },
-				OnAccept: func() {}, OnComplete: func(any, error) {}}, DestructRequest{Key: key, WorkflowID: "offboard-" + key})
-		}
-	}, time.Second)
-	env.ExecuteWorkflow(DestructionBudget, DestructionBudgetInput{})
-	var can *workflow.ContinueAsNewError
-	if err := env.GetWorkflowError(); !errors.As(err, &can) {
-		t.Fatalf("holder ended with %v, want a continue-as-new", err)
-	}
-	var next DestructionBudgetInput
-	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
-		t.Fatal(err)
-	}
-	if next.Totals.Granted != maxUpdatesPerRun || len(next.Decisions) != maxUpdatesPerRun || next.Window == nil || next.Window.Left(env.Now()) != 5000-maxUpdatesPerRun {
-		t.Errorf("carried totals %+v, %d decisions, window %+v: want every grant carried", next.Totals, len(next.Decisions), next.Window)
 	}
 }
