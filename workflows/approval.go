@@ -9,7 +9,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/offboard/offboard/activities"
 	"github.com/offboard/offboard/internal/contract"
 	"github.com/offboard/offboard/internal/procedure"
 )
@@ -116,24 +115,11 @@ func (w *device) held() int {
 	return i
 }
 
-// askBudget asks the console's holder for a grant and returns its answer: from lean-lifecycle 3
-// by update, from one activity; before it by signal (askBudgetBySignal).
+// askBudget asks the console's holder for a grant and waits for its answer, starting the holder
+// when none runs, and asking again (the same key) when no answer comes.
 func (w *device) askBudget(ctx workflow.Context, id procedure.StepID, key string) (DestructAnswer, error) {
 	holder := DestructionBudgetWorkflowID(w.info.ConsoleID)
 	req := DestructRequest{Key: key, WorkflowID: w.id, Step: string(id)}
-	if w.leanV < 3 {
-		return w.askBudgetBySignal(ctx, id, holder, req)
-	}
-	var a DestructAnswer
-	err := workflow.ExecuteActivity(callOptions(ctx, contract.TaskQueue, fmt.Sprintf("%s: ask the destruction budget for %s", id, key)),
-		budgetActs.AskDestructionBudget, activities.BudgetAsk{Holder: holder, Request: req}).Get(ctx, &a)
-	return a, err
-}
-
-// askBudgetBySignal signals the holder and waits for its answer, starting the holder when none
-// runs, and asking again (the same key) when no answer comes.
-func (w *device) askBudgetBySignal(ctx workflow.Context, id procedure.StepID, holder string, req DestructRequest) (DestructAnswer, error) {
-	key := req.Key
 	answers := workflow.GetSignalChannel(ctx, signalDestructAnswer)
 	if err := w.requestHolder(ctx, holder, req); err != nil {
 		return DestructAnswer{}, err

@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
@@ -48,12 +47,25 @@ func DestructionBudgetWorkflowID(console string) string {
 	return "destruction-budget-" + strings.NewReplacer("/", "-", " ", "-", ":", "-").Replace(console)
 }
 
-// DestructRequest and DestructAnswer are the request and the answer, by signal and by update
-// (activities.UpdateDestructGrant).
-type (
-	DestructRequest = activities.DestructRequest
-	DestructAnswer  = activities.DestructAnswer
-)
+// DestructRequest asks for one destructive command: Key is its idempotency key (workflow ID, step,
+// round), so one command is one request however often it is asked.
+type DestructRequest struct {
+	Key        string `json:"key"`
+	WorkflowID string `json:"workflowId"`
+	Step       string `json:"step"`
+}
+
+// DestructAnswer is the holder's answer to a request.
+type DestructAnswer struct {
+	Key     string    `json:"key"`
+	Outcome string    `json:"outcome"` // DestructGranted or DestructHeld
+	At      time.Time `json:"at"`      // when the holder decided
+	// Limit and Window are the budget the decision was taken under; Used the commands granted in
+	// the window at that moment, this one included.
+	Limit  int           `json:"limit"`
+	Window time.Duration `json:"window"`
+	Used   int           `json:"used"`
+}
 
 // DestructTotals count the holder's decisions over all its runs.
 type DestructTotals struct {
@@ -103,14 +115,6 @@ func DestructionBudget(ctx workflow.Context, in DestructionBudgetInput) error {
 		workflow.QueryHandlerOptions{Description: "the destruction budget: its window, what is left and the decisions"}); err != nil {
 		return err
 	}
-	// From lean-lifecycle 3 a device asks by update (activities.AskDestructionBudget): the answer is
-	// the update's result, with no signal back. The handler decides at once, so none is left
-	// unfinished at a continue-as-new.
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, activities.UpdateDestructGrant,
-		func(ctx workflow.Context, r DestructRequest) (DestructAnswer, error) { return h.judge(ctx, r), nil },
-		workflow.UpdateHandlerOptions{Validator: validDestructRequest, Description: "a device asks for one destructive command: granted, or held for a second person"}); err != nil {
-		return err
-	}
 	var info activities.WorkerInfo
 	if err := workflow.ExecuteActivity(callOptions(ctx, contract.TaskQueue, "worker capabilities"), workerActs.Describe).Get(ctx, &info); err != nil {
 		return err
@@ -129,7 +133,7 @@ func DestructionBudget(ctx workflow.Context, in DestructionBudgetInput) error {
 	// Every request already signalled is decided and answered in this run.
 	for takeOne(requests, func(r DestructRequest) { h.decide(ctx, r) }) {
 	}
-	if err := workflow.Await(ctx, func() bool { return h.sending == 0 && workflow.AllHandlersFinished(ctx) }); err != nil {
+	if err := workflow.Await(ctx, func() bool { return h.sending == 0 }); err != nil {
 		return err
 	}
 	window := h.window
@@ -138,9 +142,28 @@ func DestructionBudget(ctx workflow.Context, in DestructionBudgetInput) error {
 	return workflow.NewContinueAsNewError(ctx, DestructionBudget, next)
 }
 
-// decide answers one request that came by signal (judge), by signal.
+// decide answers one request: the same answer as before for a command already decided,
+// otherwise a grant while the window has room, and "held" past it. A held command takes no slot:
+// the window counts what the budget let through on its own.
 func (h *budgetHolder) decide(ctx workflow.Context, r DestructRequest) {
-	a := h.judge(ctx, r)
+	now := workflow.Now(ctx)
+	a, seen := h.decisions[r.Key]
+	switch {
+	case seen:
+		h.totals.Repeats++
+	case !h.window.ReadyAt(now).After(now):
+		h.window = h.window.take(now)
+		h.totals.Granted++
+		a = DestructAnswer{Key: r.Key, Outcome: DestructGranted, At: now}
+	default:
+		h.totals.Held++
+		a = DestructAnswer{Key: r.Key, Outcome: DestructHeld, At: now}
+		h.logger.Warn("destruction budget spent: the command waits for a second person's approval", "step", r.Step, "workflow", r.WorkflowID)
+	}
+	if !seen {
+		a.Limit, a.Window, a.Used = h.window.Limit, h.window.Per, h.window.Limit-h.window.Left(now)
+		h.decisions[r.Key] = a
+	}
 	h.sending++
 	f := workflow.SignalExternalWorkflow(ctx, r.WorkflowID, "", signalDestructAnswer, a)
 	workflow.Go(ctx, func(ctx workflow.Context) {
@@ -150,45 +173,6 @@ func (h *budgetHolder) decide(ctx workflow.Context, r DestructRequest) {
 			h.logger.Warn("device not told its destruction budget answer", "workflow", r.WorkflowID, "error", err)
 		}
 	})
-}
-
-// judge decides one request (judgeAt), and says so in the log when the budget is spent.
-func (h *budgetHolder) judge(ctx workflow.Context, r DestructRequest) DestructAnswer {
-	a := h.judgeAt(workflow.Now(ctx), r)
-	if a.Outcome == DestructHeld {
-		h.logger.Warn("destruction budget spent: the command waits for a second person's approval", "step", r.Step, "workflow", r.WorkflowID)
-	}
-	return a
-}
-
-// judgeAt decides one request at now: the same answer as before for a command already decided,
-// otherwise a grant while the window has room, and "held" past it. A held command takes no slot:
-// the window counts what the budget let through on its own.
-func (h *budgetHolder) judgeAt(now time.Time, r DestructRequest) DestructAnswer {
-	a, seen := h.decisions[r.Key]
-	switch {
-	case seen:
-		h.totals.Repeats++
-		return a
-	case !h.window.ReadyAt(now).After(now):
-		h.window = h.window.take(now)
-		h.totals.Granted++
-		a = DestructAnswer{Key: r.Key, Outcome: DestructGranted, At: now}
-	default:
-		h.totals.Held++
-		a = DestructAnswer{Key: r.Key, Outcome: DestructHeld, At: now}
-	}
-	a.Limit, a.Window, a.Used = h.window.Limit, h.window.Per, h.window.Limit-h.window.Left(now)
-	h.decisions[r.Key] = a
-	return a
-}
-
-// validDestructRequest refuses, before anything is written, a request without its key or device.
-func validDestructRequest(r DestructRequest) error {
-	if r.Key == "" || r.WorkflowID == "" {
-		return fmt.Errorf("destruction budget: a request names its command's idempotency key and its device's workflow (key %q, workflow %q)", r.Key, r.WorkflowID)
-	}
-	return nil
 }
 
 // remembered are the decisions of the last decisionMemory (or of the window, when longer).

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -24,47 +23,13 @@ import (
 )
 
 // withDestructionBudget lets a test environment run the console's destruction budget beside its
-// devices, as a server does. Devices before lean-lifecycle 3 signal the holder: a signal to a
-// holder that does not run yet fails, and the device starts it. From lean-lifecycle 3 they ask
-// by update from an activity, which the test environment cannot send to a workflow: the
-// activity is the holder's own decisions in memory (fakeBudget), at the default budget.
-func withDestructionBudget(env *testsuite.TestWorkflowEnvironment) *fakeBudget {
+// devices, as a server does: a signal to a holder that does not run yet fails, and the device
+// starts it.
+func withDestructionBudget(env *testsuite.TestWorkflowEnvironment) {
 	env.SetDetachedChildWait(false)
 	env.RegisterWorkflow(DestructionBudget)
 	env.OnSignalExternalWorkflow(mock.Anything, DestructionBudgetWorkflowID(""), "", signalDestructRequest, mock.Anything).
-		Return(errors.New("unknown external workflow execution")).Maybe()
-	f := newFakeBudget(env, activities.WorkerInfo{})
-	env.RegisterActivityWithOptions(f.AskDestructionBudget, activity.RegisterOptions{Name: "AskDestructionBudget"})
-	return f
-}
-
-// fakeBudget is the holder's decisions (budgetHolder.judgeAt) in memory, answering the
-// AskDestructionBudget activity at the test environment's time.
-type fakeBudget struct {
-	mu     sync.Mutex
-	h      *budgetHolder
-	now    func() time.Time
-	asked  []activities.BudgetAsk
-	holder string // the holder the last request went to
-}
-
-func newFakeBudget(env *testsuite.TestWorkflowEnvironment, info activities.WorkerInfo) *fakeBudget {
-	n, per := info.DestructionBudget()
-	return &fakeBudget{h: &budgetHolder{window: newBucket(n, per), decisions: map[string]DestructAnswer{}}, now: env.Now}
-}
-
-// setLimit replaces the budget (a test's own).
-func (f *fakeBudget) setLimit(n int, per time.Duration) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.h.window = newBucket(n, per)
-}
-
-func (f *fakeBudget) AskDestructionBudget(_ context.Context, in activities.BudgetAsk) (activities.DestructAnswer, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.asked, f.holder = append(f.asked, in), in.Holder
-	return f.h.judgeAt(f.now(), in.Request), nil
+		Return(errors.New("unknown external workflow execution"))
 }
 
 // newBudgetHarness is the device harness with the worker's settings info (the destruction
@@ -76,10 +41,6 @@ func newBudgetHarness(t *testing.T, mode string, info activities.WorkerInfo) (*h
 	h.env.RegisterWorkflow(DeviceOffboarding)
 	h.env.RegisterWorkflow(budgetScenario)
 	withCoordinator(h.env)
-	// These scenarios share one holder between their own signalled requests and their devices'
-	// (budgetScenario): the devices ask as before lean-lifecycle 3, by signal, which running
-	// devices still do. TestDeviceAsksTheBudgetByUpdate covers lean-lifecycle 3's activity.
-	h.env.OnGetVersion(changeLeanLifecycle, workflow.DefaultVersion, leanNewest).Return(workflow.Version(2))
 	h.env.RegisterActivity(&activities.Console{API: h.world})
 	h.env.RegisterActivity(&activities.Apple{API: h.world, ServerID: fakeServer})
 	h.env.RegisterActivity(&activities.Notify{Notifier: h.world})

@@ -22,7 +22,6 @@ var (
 	notifyActs  *activities.Notify
 	workerActs  *activities.Worker
 	signalActs  *activities.Signals
-	budgetActs  *activities.DestructionBudget
 )
 
 // device is one DeviceOffboarding run: its input, its plan and everything the status query shows.

@@ -25,8 +25,6 @@ type harness struct {
 	env   *testsuite.TestWorkflowEnvironment
 	world *fakeWorld
 	ts    testsuite.WorkflowTestSuite
-	// budget answers the destruction budget's activity (lean-lifecycle 3).
-	budget *fakeBudget
 }
 
 func newHarness(t *testing.T, mode string) *harness {
@@ -34,7 +32,7 @@ func newHarness(t *testing.T, mode string) *harness {
 	h.ts.SetLogger(newQuietLogger(t))
 	h.env = h.ts.NewTestWorkflowEnvironment()
 	h.env.RegisterWorkflow(DeviceOffboarding)
-	h.budget = withCoordinator(h.env)
+	withCoordinator(h.env)
 	h.env.RegisterActivity(&activities.Console{API: h.world})
 	h.env.RegisterActivity(&activities.Apple{API: h.world, ServerID: fakeServer})
 	h.env.RegisterActivity(&activities.Notify{Notifier: h.world})
@@ -57,7 +55,7 @@ func testEvidence(t *testing.T) *activities.Evidence {
 // server does: it runs on after the device. No sender: the coordinator answers by signals of its
 // own (the test environment cannot take signals from an activity's goroutine). A signal to a
 // coordinator that does not run yet fails, as the server's would, and the device starts it.
-func withCoordinator(env *testsuite.TestWorkflowEnvironment) *fakeBudget {
+func withCoordinator(env *testsuite.TestWorkflowEnvironment) {
 	env.SetDetachedChildWait(false)
 	env.RegisterWorkflow(AppleCoordinator)
 	env.RegisterActivity(&activities.Signals{})
@@ -67,7 +65,7 @@ func withCoordinator(env *testsuite.TestWorkflowEnvironment) *fakeBudget {
 	// coordinator never finds it not running.
 	env.OnSignalExternalWorkflow(mock.Anything, CoordinatorWorkflowID("", fakeServer), "", signalAppleLockRequest, mock.Anything).
 		Return(errors.New("unknown external workflow execution")).Maybe()
-	return withDestructionBudget(env)
+	withDestructionBudget(env)
 }
 
 func (h *harness) run(req procedure.Request, mutate ...func(*DeviceInput)) (DeviceResult, error) {

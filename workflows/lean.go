@@ -28,16 +28,8 @@ import (
 // where version 1 went on to record four (the bench counted 4.0 markers and 4.0 upserts of
 // TemporalChangeVersion a device).
 //
-// Version 3 asks the destruction budget by update from one activity
-// (activities.AskDestructionBudget) rather than by a signal to the holder and a signal back: for
-// each wipe and delete the device's history keeps three events and one workflow task where the
-// round trip cost eleven, two workflow tasks and a timer (docs/fleet.md, "What a device costs").
-//
 // Histories of runs that started before it replay with every old GetVersion and write.
 const changeLeanLifecycle = "lean-lifecycle"
-
-// leanNewest is changeLeanLifecycle's newest version.
-const leanNewest workflow.Version = 3
 
 // leanImplies is, for each earlier change a device reads, the version of changeLeanLifecycle from
 // which it is at its newest without a marker of its own. A change made after the newest version
@@ -55,7 +47,7 @@ var leanImplies = map[string]workflow.Version{
 
 // leanVersion reads changeLeanLifecycle, once, at the start of the run.
 func (w *device) leanVersion(ctx workflow.Context) {
-	w.leanV = workflow.GetVersion(ctx, changeLeanLifecycle, workflow.DefaultVersion, leanNewest)
+	w.leanV = workflow.GetVersion(ctx, changeLeanLifecycle, workflow.DefaultVersion, 2)
 	w.lean = w.leanV >= 1
 }
 

@@ -40,8 +40,6 @@ type Activities struct {
 	Fleet *activities.Fleet
 	// Evidence writes the retirement records (EVIDENCE_DIR, EVIDENCE_SIGNING_KEY_FILE).
 	Evidence *activities.Evidence
-	// Budget asks the destruction budget by update; Start gives it the worker's client when nil.
-	Budget *activities.DestructionBudget
 }
 
 // NewActivities builds the clients named by the configuration.
@@ -167,9 +165,6 @@ func Register(w worker.Registry, acts Activities) {
 	if acts.Evidence != nil {
 		w.RegisterActivity(acts.Evidence)
 	}
-	if acts.Budget != nil {
-		w.RegisterActivity(acts.Budget)
-	}
 }
 
 // QueueOptions are the worker options of each task queue: the outside systems' queues carry
@@ -214,9 +209,6 @@ func ApplyPollers(w *worker.Options, opts Options) {
 func Start(c client.Client, acts Activities, opts Options) (stop func(), err error) {
 	if acts.Fleet == nil {
 		acts.Fleet = &activities.Fleet{Client: c}
-	}
-	if acts.Budget == nil {
-		acts.Budget = &activities.DestructionBudget{Client: c}
 	}
 	if opts.WorkflowCacheSize > 0 {
 		worker.SetStickyWorkflowCacheSize(opts.WorkflowCacheSize)
