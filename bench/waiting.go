@@ -34,7 +34,8 @@ import (
 // workflow work grow with what happens, not with how many wait. Each size runs on a fresh dev
 // server, simulator and workers, in this process; time passes at --waiting-scale simulated
 // seconds a real second, and the devices' own waits (reminders, deadline, safety-net read) are
-// divided by the same factor, so a week passes in minutes for the workflows too.
+// divided by the same factor, so a week passes in minutes for the workflows too. The starts are
+// paced to what the engine absorbs, and the week starts once every device waits (comeBack).
 
 const day = 24 * time.Hour
 
@@ -608,9 +609,8 @@ func listOutcomes(ctx context.Context, c client.Client) (map[string]deviceOutcom
 // waitingAhead is how many devices the waiting benchmark lets be started and not yet waiting.
 const waitingAhead = 200
 
-// startWaiting adds the devices to the console and starts their workflows, 16 at a time. Each
-// device joins the console as its workflow starts: its check-ins and its user are spread over the
-// days after its own start.
+// startWaiting adds the devices to the console and starts their workflows, 16 at a time. A device
+// joins the console neither checking in nor acting: comeBack drives it once every device waits.
 func startWaiting(ctx context.Context, c client.Client, world *stack.Stack, devices []waitingDevice, timing workflows.Timing) error {
 	var next atomic.Int64
 	var wg sync.WaitGroup
