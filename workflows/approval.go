@@ -146,7 +146,7 @@ func (w *device) askBudget(ctx workflow.Context, id procedure.StepID, key string
 // requestHolder signals the holder; when none runs it starts one as an abandoned child (it
 // outlives this device) and signals again.
 func (w *device) requestHolder(ctx workflow.Context, id string, req DestructRequest) error {
-	err := workflow.SignalExternalWorkflow(ctx, id, "", signalDestructRequest, req).Get(ctx, nil)
+	err := w.signalOther(ctx, id, signalDestructRequest, req)
 	if err == nil || ctx.Err() != nil {
 		return err
 	}
@@ -162,7 +162,7 @@ func (w *device) requestHolder(ctx workflow.Context, id string, req DestructRequ
 	case err != nil:
 		return err
 	}
-	return workflow.SignalExternalWorkflow(ctx, id, "", signalDestructRequest, req).Get(ctx, nil)
+	return w.signalOther(ctx, id, signalDestructRequest, req)
 }
 
 // registerApproval installs the approve update: a second person releases the command the budget

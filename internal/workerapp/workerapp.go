@@ -40,6 +40,9 @@ type Activities struct {
 	Fleet *activities.Fleet
 	// Evidence writes the retirement records (EVIDENCE_DIR, EVIDENCE_SIGNING_KEY_FILE).
 	Evidence *activities.Evidence
+	// Signals sends a device's signals to the other workflows, as its local activity
+	// (lean-lifecycle 4); Start gives it the worker's client when nil.
+	Signals *activities.Signals
 }
 
 // NewActivities builds the clients named by the configuration.
@@ -165,6 +168,9 @@ func Register(w worker.Registry, acts Activities) {
 	if acts.Evidence != nil {
 		w.RegisterActivity(acts.Evidence)
 	}
+	if acts.Signals != nil {
+		w.RegisterActivity(acts.Signals)
+	}
 }
 
 // QueueOptions are the worker options of each task queue: the outside systems' queues carry
@@ -210,6 +216,9 @@ func Start(c client.Client, acts Activities, opts Options) (stop func(), err err
 	if acts.Fleet == nil {
 		acts.Fleet = &activities.Fleet{Client: c}
 	}
+	if acts.Signals == nil {
+		acts.Signals = &activities.Signals{Sender: c, Lister: c}
+	}
 	if opts.WorkflowCacheSize > 0 {
 		worker.SetStickyWorkflowCacheSize(opts.WorkflowCacheSize)
 	}
@@ -225,7 +234,7 @@ func Start(c client.Client, acts Activities, opts Options) (stop func(), err err
 	batcherW.RegisterWorkflow(workflows.AppleCoordinator)
 	batcherW.RegisterWorkflow(workflows.DestructionBudget)
 	batcherW.RegisterWorkflow(workflows.ConsoleWatcher)
-	batcherW.RegisterActivity(&activities.Signals{Sender: c, Lister: c})
+	batcherW.RegisterActivity(acts.Signals)
 	started := []worker.Worker{}
 	stop = func() {
 		for _, w := range started {
