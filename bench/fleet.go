@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -271,7 +270,7 @@ func (b *bench) histories(ctx context.Context, id string, r *fleetRun) error {
 		}
 		r.eventsByPath[path].add(float64(e.historyLength))
 		if r.n <= 200 {
-			activities.add(float64(b.countActivities(ctx, e.workflowID)))
+			activities.add(float64(b.countEvents(ctx, e.workflowID, enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)))
 		}
 	})
 	if err != nil {
@@ -337,32 +336,15 @@ func (b *bench) historyLength(ctx context.Context, query string) int {
 	return total
 }
 
-// countActivities counts a workflow's calls: its activities and its local activities
-// (lean-lifecycle 3), so the floor's children run as many activities as a device makes calls,
-// whichever way the device makes them. A local activity that signals another workflow
-// (lean-lifecycle 4) is not a call: it stands for a signal, which the floor's children send too.
-func (b *bench) countActivities(ctx context.Context, workflowID string) int {
+func (b *bench) countEvents(ctx context.Context, workflowID string, typ enumspb.EventType) int {
 	n := 0
 	b.eachEvent(ctx, workflowID, "", func(e *historypb.HistoryEvent) bool {
-		if e.GetEventType() == enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED {
-			n++
-		}
-		if m := e.GetMarkerRecordedEventAttributes(); m.GetMarkerName() == "LocalActivity" && localActivityType(m) != "SignalWorkflows" {
+		if e.GetEventType() == typ {
 			n++
 		}
 		return true
 	})
 	return n
-}
-
-// localActivityType reads the activity type from a local activity's marker (the SDK's "data"
-// detail: {"ActivityType": …}).
-func localActivityType(m *historypb.MarkerRecordedEventAttributes) string {
-	var data struct{ ActivityType string }
-	if p := m.GetDetails()["data"].GetPayloads(); len(p) > 0 {
-		_ = json.Unmarshal(p[0].GetData(), &data)
-	}
-	return data.ActivityType
 }
 
 // eachEvent hands the events of a workflow run's history (runID "": the current run) to each,

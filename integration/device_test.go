@@ -177,12 +177,6 @@ func TestMatrixEndToEnd(t *testing.T) {
 		saveHistory(t, run.GetID(), name+"-lean2")
 		// The worker's own calls are local activities since lean-lifecycle v3.
 		saveHistory(t, run.GetID(), name+"-lean3")
-		// The device signals the coordinator, the budget and its fleet from a local activity
-		// since lean-lifecycle v4.
-		saveHistory(t, run.GetID(), name+"-lean4")
-		if n := signalsFromWorkflow(t, run.GetID()); n != 0 {
-			t.Errorf("%s: %d signals sent by the workflow itself, want none (lean-lifecycle 4 sends them from a local activity)", names[serial], n)
-		}
 	}
 }
 
@@ -208,23 +202,6 @@ func TestDuplicateStartIsRefused(t *testing.T) {
 	if !errors.As(err, &already) {
 		t.Fatalf("second start of %s: %v, want WorkflowExecutionAlreadyStarted", serial, err)
 	}
-}
-
-// signalsFromWorkflow counts the signals a workflow sent with SignalExternalWorkflow.
-func signalsFromWorkflow(t *testing.T, workflowID string) int {
-	t.Helper()
-	iter := tc.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	n := 0
-	for iter.HasNext() {
-		e, err := iter.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e.GetEventType() == enumspb.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED {
-			n++
-		}
-	}
-	return n
 }
 
 // saveHistory writes a finished workflow's history for the replay test when -update-histories is

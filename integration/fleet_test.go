@@ -229,7 +229,6 @@ func TestFleetEndToEnd(t *testing.T) {
 			saveHistory(t, contract.DeviceWorkflowID(r.Request.Serial), "fleet-wipe-ade-lean-watched")
 			saveHistory(t, contract.DeviceWorkflowID(r.Request.Serial), "fleet-wipe-ade-lean2")
 			saveHistory(t, contract.DeviceWorkflowID(r.Request.Serial), "fleet-wipe-ade-lean3")
-			saveHistory(t, contract.DeviceWorkflowID(r.Request.Serial), "fleet-wipe-ade-lean4")
 			break
 		}
 	}

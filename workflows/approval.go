@@ -146,7 +146,7 @@ func (w *device) askBudget(ctx workflow.Context, id procedure.StepID, key string
 // requestHolder signals the holder; when none runs it starts one as an abandoned child (it
 // outlives this device) and signals again.
 func (w *device) requestHolder(ctx workflow.Context, id string, req DestructRequest) error {
-	err := w.signalOther(ctx, id, signalDestructRequest, req)
+	err := workflow.SignalExternalWorkflow(ctx, id, "", signalDestructRequest, req).Get(ctx, nil)
 	if err == nil || ctx.Err() != nil {
 		return err
 	}
@@ -162,7 +162,7 @@ func (w *device) requestHolder(ctx workflow.Context, id string, req DestructRequ
 	case err != nil:
 		return err
 	}
-	return w.signalOther(ctx, id, signalDestructRequest, req)
+	return workflow.SignalExternalWorkflow(ctx, id, "", signalDestructRequest, req).Get(ctx, nil)
 }
 
 // registerApproval installs the approve update: a second person releases the command the budget

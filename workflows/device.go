@@ -240,7 +240,7 @@ func (w *device) reportToFleet(ctx workflow.Context, r DeviceResult) {
 	if w.in.FleetID == "" {
 		return
 	}
-	err := w.signalOther(ctx, contract.FleetWorkflowID(w.in.FleetID), signalDeviceFinished, r)
+	err := workflow.SignalExternalWorkflow(ctx, contract.FleetWorkflowID(w.in.FleetID), "", signalDeviceFinished, r).Get(ctx, nil)
 	if err != nil {
 		w.logger.Warn("fleet not told", "fleet", w.in.FleetID, "error", err)
 	}

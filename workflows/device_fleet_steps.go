@@ -66,7 +66,7 @@ func (w *device) askOperatorDelete(ctx workflow.Context, id procedure.StepID, ou
 }
 
 func (w *device) tellFleet(ctx workflow.Context, s StepWait) {
-	if err := w.signalOther(ctx, contract.FleetWorkflowID(w.in.FleetID), signalStepWait, s); err != nil {
+	if err := workflow.SignalExternalWorkflow(ctx, contract.FleetWorkflowID(w.in.FleetID), "", signalStepWait, s).Get(ctx, nil); err != nil {
 		w.logger.Warn("fleet not told of the wait", "fleet", w.in.FleetID, "step", s.Step, "error", err)
 	}
 }

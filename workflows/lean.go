@@ -1,16 +1,11 @@
 package workflows
 
 import (
-	"encoding/json"
-	"errors"
-	"fmt"
 	"slices"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/offboard/offboard/activities"
 	"github.com/offboard/offboard/internal/procedure"
 )
 
@@ -42,17 +37,11 @@ import (
 // bypass. (The number 3 was taken by a change that was reverted before it landed, 2026-12-02:
 // no history records it.)
 //
-// Version 4 sends the device's signals to the other workflows (the Apple coordinator, the
-// destruction budget, its fleet) from a local activity with the worker's client (signalOther),
-// rather than as the workflow's own SignalExternalWorkflow: the server confirms such a signal with
-// an event and a workflow task of the sender's own, where the local activity's marker goes in the
-// workflow task that sent it. A device asks the coordinator or the budget three to six times.
-//
 // Histories of runs that started before it replay with every old GetVersion and write.
 const changeLeanLifecycle = "lean-lifecycle"
 
 // leanNewest is changeLeanLifecycle's newest version.
-const leanNewest workflow.Version = 4
+const leanNewest workflow.Version = 3
 
 // leanImplies is, for each earlier change a device reads, the version of changeLeanLifecycle from
 // which it is at its newest without a marker of its own. A change made after the newest version
@@ -95,43 +84,6 @@ func (w *device) inWorker(ctx workflow.Context, opts workflow.ActivityOptions, a
 		ScheduleToCloseTimeout: opts.ScheduleToCloseTimeout, StartToCloseTimeout: opts.StartToCloseTimeout,
 		RetryPolicy: opts.RetryPolicy, Summary: opts.Summary,
 	}), activity, args...)
-}
-
-// errNotRunning is signalOther's error for a workflow that does not run, as SignalExternalWorkflow
-// fails for one: the caller starts it.
-var errNotRunning = errors.New("the workflow does not run")
-
-// signalOther signals another workflow: from lean-lifecycle 4 from a local activity with the
-// worker's client, before as the workflow's own signal. A worker whose signal activity has no
-// client (a test environment's) signals from the workflow too. It fails, wrapping errNotRunning,
-// when the workflow does not run.
-func (w *device) signalOther(ctx workflow.Context, id, name string, arg any) error {
-	if w.leanV < 4 {
-		return workflow.SignalExternalWorkflow(ctx, id, "", name, arg).Get(ctx, nil)
-	}
-	// The same value always encodes to the same bytes; workflowcheck flags the encoder's type
-	// cache (a sync.Map), which holds no state that changes the output.
-	raw, err := json.Marshal(arg) //workflowcheck:ignore
-	if err != nil {
-		return err
-	}
-	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 10 * time.Second, Summary: "signal " + name + " to " + id,
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-			MaximumAttempts: unlimited, NonRetryableErrorTypes: []string{activities.ErrNotConfigured}},
-	})
-	var report activities.SendReport
-	err = workflow.ExecuteLocalActivity(lctx, signalActs.SignalWorkflows,
-		activities.SendInput{Name: name, Signals: []activities.Signal{{WorkflowID: id, Arg: raw}}}).Get(ctx, &report)
-	switch {
-	case activities.IsType(err, activities.ErrNotConfigured):
-		return workflow.SignalExternalWorkflow(ctx, id, "", name, arg).Get(ctx, nil)
-	case err != nil:
-		return err
-	case len(report.Gone) > 0:
-		return fmt.Errorf("signal %s to %s: %w", name, id, errNotRunning)
-	}
-	return nil
 }
 
 // unwritten reports whether the current state is one the search attributes leave as they are

@@ -141,7 +141,7 @@ func (w *device) requestCoordinator(ctx workflow.Context, id string, req AppleRe
 	if req.Kind == AppleLockRead {
 		signal = signalAppleLockRequest // apple_coordinator_locks.go
 	}
-	err := w.signalOther(ctx, id, signal, req)
+	err := workflow.SignalExternalWorkflow(ctx, id, "", signal, req).Get(ctx, nil)
 	if err == nil || ctx.Err() != nil {
 		return err
 	}
@@ -157,5 +157,5 @@ func (w *device) requestCoordinator(ctx workflow.Context, id string, req AppleRe
 	case err != nil:
 		return err
 	}
-	return w.signalOther(ctx, id, signal, req)
+	return workflow.SignalExternalWorkflow(ctx, id, "", signal, req).Get(ctx, nil)
 }

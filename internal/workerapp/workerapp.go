@@ -40,9 +40,6 @@ type Activities struct {
 	Fleet *activities.Fleet
 	// Evidence writes the retirement records (EVIDENCE_DIR, EVIDENCE_SIGNING_KEY_FILE).
 	Evidence *activities.Evidence
-	// Signals sends a device's signals to the other workflows, as its local activity
-	// (lean-lifecycle 4); Start gives it the worker's client when nil.
-	Signals *activities.Signals
 }
 
 // NewActivities builds the clients named by the configuration.
@@ -168,9 +165,6 @@ func Register(w worker.Registry, acts Activities) {
 	if acts.Evidence != nil {
 		w.RegisterActivity(acts.Evidence)
 	}
-	if acts.Signals != nil {
-		w.RegisterActivity(acts.Signals)
-	}
 }
 
 // QueueOptions are the worker options of each task queue: the outside systems' queues carry
@@ -216,9 +210,6 @@ func Start(c client.Client, acts Activities, opts Options) (stop func(), err err
 	if acts.Fleet == nil {
 		acts.Fleet = &activities.Fleet{Client: c}
 	}
-	if acts.Signals == nil {
-		acts.Signals = &activities.Signals{Sender: c, Lister: c}
-	}
 	if opts.WorkflowCacheSize > 0 {
 		worker.SetStickyWorkflowCacheSize(opts.WorkflowCacheSize)
 	}
@@ -234,7 +225,7 @@ func Start(c client.Client, acts Activities, opts Options) (stop func(), err err
 	batcherW.RegisterWorkflow(workflows.AppleCoordinator)
 	batcherW.RegisterWorkflow(workflows.DestructionBudget)
 	batcherW.RegisterWorkflow(workflows.ConsoleWatcher)
-	batcherW.RegisterActivity(acts.Signals)
+	batcherW.RegisterActivity(&activities.Signals{Sender: c, Lister: c})
 	started := []worker.Worker{}
 	stop = func() {
 		for _, w := range started {
