@@ -175,8 +175,6 @@ func TestMatrixEndToEnd(t *testing.T) {
 		saveHistory(t, run.GetID(), name+"-lean-watched")
 		// One version marker again since lean-lifecycle v2, which implies the changes of 2026-12-02.
 		saveHistory(t, run.GetID(), name+"-lean2")
-		// The worker's own calls are local activities since lean-lifecycle v3.
-		saveHistory(t, run.GetID(), name+"-lean3")
 	}
 }
 

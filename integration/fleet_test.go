@@ -228,7 +228,6 @@ func TestFleetEndToEnd(t *testing.T) {
 			saveHistory(t, contract.DeviceWorkflowID(r.Request.Serial), "fleet-wipe-ade-lean")
 			saveHistory(t, contract.DeviceWorkflowID(r.Request.Serial), "fleet-wipe-ade-lean-watched")
 			saveHistory(t, contract.DeviceWorkflowID(r.Request.Serial), "fleet-wipe-ade-lean2")
-			saveHistory(t, contract.DeviceWorkflowID(r.Request.Serial), "fleet-wipe-ade-lean3")
 			break
 		}
 	}

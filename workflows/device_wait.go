@@ -238,7 +238,7 @@ func (w *device) tellOperator(ctx workflow.Context, id procedure.StepID, party p
 // send delivers a notification; a notification that cannot be delivered is logged, and never
 // stops the procedure.
 func (w *device) send(ctx workflow.Context, m notify.Message) {
-	err := w.inWorker(ctx, workflow.GetActivityOptions(notifyOptions(ctx, "notify "+m.Audience+": "+m.Step)), notifyActs.Send, m).Get(ctx, nil)
+	err := workflow.ExecuteActivity(notifyOptions(ctx, "notify "+m.Audience+": "+m.Step), notifyActs.Send, m).Get(ctx, nil)
 	if err != nil && ctx.Err() == nil {
 		w.logger.Warn("notification not delivered", "step", m.Step, "audience", m.Audience, "error", err)
 	}

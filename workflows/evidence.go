@@ -40,7 +40,7 @@ func (w *device) recordEvidence(ctx workflow.Context, r DeviceResult) {
 	// that says the record was not written, and the log says why (docs/evidence.md).
 	opts.RetryPolicy.NonRetryableErrorTypes = append(slices.Clone(opts.RetryPolicy.NonRetryableErrorTypes), errActivityNotRegistered)
 	var out activities.EvidenceResult
-	err := w.inWorker(ctx, opts, evidenceActs.WriteRecord, rec).Get(ctx, &out)
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), evidenceActs.WriteRecord, rec).Get(ctx, &out)
 	if err != nil {
 		w.logger.Error("retirement record not written", "error", err)
 		w.status.Warnings = append(w.status.Warnings, "The retirement record was not written: "+errMessage(err))

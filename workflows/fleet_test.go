@@ -68,7 +68,7 @@ func newFleetHarnessWith(t *testing.T, coordinated bool, info activities.WorkerI
 	h.env.OnGetVersion(changeDestructionBudget, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	if coordinated {
 		// lean-lifecycle 2 implies the budget: these devices are of version 1, which reads its marker.
-		h.env.OnGetVersion(changeLeanLifecycle, workflow.DefaultVersion, leanNewest).Return(workflow.Version(1))
+		h.env.OnGetVersion(changeLeanLifecycle, workflow.DefaultVersion, 2).Return(workflow.Version(1))
 		h.env.RegisterWorkflow(AppleCoordinator)
 		h.env.OnSignalExternalWorkflow(mock.Anything, CoordinatorWorkflowID("", fakeServer), "", signalAppleRequest, mock.Anything).
 			Return(errors.New("unknown external workflow execution"))
@@ -79,7 +79,7 @@ func newFleetHarnessWith(t *testing.T, coordinated bool, info activities.WorkerI
 		// coordinator, so they are pinned to that version (coordinator_test.go has the coordinator's).
 		h.env.OnGetVersion(changeAppleCoordinator, workflow.DefaultVersion, 2).Return(workflow.DefaultVersion)
 		// A device of before the coordinator is of before lean-lifecycle too, which implies it.
-		h.env.OnGetVersion(changeLeanLifecycle, workflow.DefaultVersion, leanNewest).Return(workflow.DefaultVersion)
+		h.env.OnGetVersion(changeLeanLifecycle, workflow.DefaultVersion, 2).Return(workflow.DefaultVersion)
 	}
 	h.env.SetOnChildWorkflowStartedListener(func(info *workflow.Info, _ workflow.Context, _ converter.EncodedValues) {
 		if info.WorkflowType.Name == contract.DeviceWorkflowType {

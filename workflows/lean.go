@@ -28,20 +28,8 @@ import (
 // where version 1 went on to record four (the bench counted 4.0 markers and 4.0 upserts of
 // TemporalChangeVersion a device).
 //
-// Version 3 runs the device's calls to its own worker as local activities (inWorker): the
-// worker's capabilities at pre-flight, the notifications, the retirement record. A local
-// activity is one marker event inside the workflow task that asked for it, where an activity is
-// three events, a task of the matching service and a workflow task of its own for the answer.
-// The console's and Apple's calls stay activities: their task queues carry the rate limits that
-// hold across every worker process (TaskQueueActivitiesPerSecond), which a local activity would
-// bypass. (The number 3 was taken by a change that was reverted before it landed, 2026-12-02:
-// no history records it.)
-//
 // Histories of runs that started before it replay with every old GetVersion and write.
 const changeLeanLifecycle = "lean-lifecycle"
-
-// leanNewest is changeLeanLifecycle's newest version.
-const leanNewest workflow.Version = 3
 
 // leanImplies is, for each earlier change a device reads, the version of changeLeanLifecycle from
 // which it is at its newest without a marker of its own. A change made after the newest version
@@ -59,7 +47,7 @@ var leanImplies = map[string]workflow.Version{
 
 // leanVersion reads changeLeanLifecycle, once, at the start of the run.
 func (w *device) leanVersion(ctx workflow.Context) {
-	w.leanV = workflow.GetVersion(ctx, changeLeanLifecycle, workflow.DefaultVersion, leanNewest)
+	w.leanV = workflow.GetVersion(ctx, changeLeanLifecycle, workflow.DefaultVersion, 2)
 	w.lean = w.leanV >= 1
 }
 
@@ -71,19 +59,6 @@ func (w *device) version(ctx workflow.Context, changeID string, newest workflow.
 		return newest
 	}
 	return workflow.GetVersion(ctx, changeID, workflow.DefaultVersion, newest)
-}
-
-// inWorker runs one of the offboarding queue's activities (the ones registered on the worker that
-// runs this workflow) with opts: from lean-lifecycle 3 as a local activity, with the same timeouts
-// and retries; before, as an activity.
-func (w *device) inWorker(ctx workflow.Context, opts workflow.ActivityOptions, activity any, args ...any) workflow.Future {
-	if w.leanV < 3 {
-		return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), activity, args...)
-	}
-	return workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		ScheduleToCloseTimeout: opts.ScheduleToCloseTimeout, StartToCloseTimeout: opts.StartToCloseTimeout,
-		RetryPolicy: opts.RetryPolicy, Summary: opts.Summary,
-	}), activity, args...)
 }
 
 // unwritten reports whether the current state is one the search attributes leave as they are

@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"context"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -9,8 +8,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
-	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
@@ -55,7 +52,7 @@ func TestLeanLifecycleWritesWhatAPersonWaitsOn(t *testing.T) {
 			h := newHarness(t, contract.ModeAutomated)
 			h.world.add(req.Serial, "ade")
 			if !c.lean {
-				h.env.OnGetVersion(changeLeanLifecycle, workflow.DefaultVersion, leanNewest).Return(workflow.DefaultVersion)
+				h.env.OnGetVersion(changeLeanLifecycle, workflow.DefaultVersion, 2).Return(workflow.DefaultVersion)
 			}
 			got := written(h)
 			res, err := h.run(req)
@@ -99,7 +96,7 @@ func TestLeanLifecycleImpliesTheEarlierChanges(t *testing.T) {
 			h := newHarness(t, contract.ModeAutomated)
 			req := procedure.Request{Serial: "LEAN00002", Enrollment: procedure.ADE, Wipe: true, WipeMethod: procedure.WipeConsole}
 			h.world.add(req.Serial, "ade")
-			h.env.OnGetVersion(changeLeanLifecycle, workflow.DefaultVersion, leanNewest).Return(c.lean).Once()
+			h.env.OnGetVersion(changeLeanLifecycle, workflow.DefaultVersion, 2).Return(c.lean).Once()
 			for _, v := range c.implied {
 				h.env.OnGetVersion(v.id, workflow.DefaultVersion, v.newest).Return(workflow.DefaultVersion).Never()
 			}
@@ -187,56 +184,6 @@ func TestCoordinatorKeepsShortBudgetWaitsQuiet(t *testing.T) {
 			}
 			if len(apple.posts) != 2 || unassigned != 2 {
 				t.Errorf("activities %v, %d unassigned: want one activity a device, both unassigned", apple.posts, unassigned)
-			}
-		})
-	}
-}
-
-// From lean-lifecycle 3 the calls to the worker's own activities (its capabilities, the
-// notifications, the retirement record) are local activities, and the console's and Apple's calls
-// stay activities, whose task queues carry the rate limits across workers; before, all were
-// activities. wipe/manual by the user makes each kind of call.
-func TestLeanLifecycle3CallsTheWorkerInProcess(t *testing.T) {
-	own := []string{"Describe", "Send", "WriteRecord"}
-	for _, c := range []struct {
-		name  string
-		lean  workflow.Version
-		local bool
-	}{{"lean-lifecycle 3", 3, true}, {"lean-lifecycle 2", 2, false}} {
-		t.Run(c.name, func(t *testing.T) {
-			h := newHarness(t, contract.ModeAutomated)
-			req := procedure.Request{Serial: "LEAN00003", Enrollment: procedure.Manual, Wipe: true, WipeMethod: procedure.WipeDevice}
-			h.world.add(req.Serial, "manual")
-			h.env.OnGetVersion(changeLeanLifecycle, workflow.DefaultVersion, leanNewest).Return(c.lean)
-			// The device's calls; the destruction budget's holder runs beside it and makes its own.
-			local, remote := map[string]int{}, map[string]int{}
-			device := contract.DeviceWorkflowID(req.Serial)
-			h.env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
-				if info.WorkflowExecution.ID == device {
-					local[info.ActivityType.Name]++
-				}
-			})
-			h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
-				if info.WorkflowExecution.ID == device {
-					remote[info.ActivityType.Name]++
-				}
-			})
-			res, err := h.run(req)
-			if err != nil || res.Outcome != OutcomeRemoved {
-				t.Fatalf("outcome %s, error %v", res.Outcome, err)
-			}
-			for _, name := range own {
-				if got := local[name] > 0 && remote[name] == 0; got != c.local {
-					t.Errorf("%s: %d local, %d activities; want local: %v", name, local[name], remote[name], c.local)
-				}
-				if local[name]+remote[name] == 0 {
-					t.Errorf("%s never called", name)
-				}
-			}
-			for _, name := range []string{"ReadDevice", "SendCommand", "DeleteRecord"} {
-				if remote[name] == 0 || local[name] > 0 {
-					t.Errorf("%s: %d activities, %d local; want activities only", name, remote[name], local[name])
-				}
 			}
 		})
 	}

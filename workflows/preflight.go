@@ -17,7 +17,7 @@ import (
 func (w *device) preflight(ctx workflow.Context) (ending, error) {
 	serial := w.status.Serial
 	w.begin(ctx, procedure.Preflight, procedure.PartyConsole, "reading the console and Apple Business Manager")
-	if err := w.inWorker(ctx, workflow.GetActivityOptions(callOptions(ctx, contract.TaskQueue, "worker capabilities")), workerActs.Describe).Get(ctx, &w.info); err != nil {
+	if err := workflow.ExecuteActivity(callOptions(ctx, contract.TaskQueue, "worker capabilities"), workerActs.Describe).Get(ctx, &w.info); err != nil {
 		return ending{}, err
 	}
 	if w.status.ConsoleMode == "" {
