@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"encoding/json"
 	"strings"
 	"time"
 
@@ -95,30 +94,12 @@ type DestructionBudgetStatus struct {
 	Held   []string       `json:"held,omitempty"` // keys held in the remembered decisions
 }
 
-// changeBudgetBatchedAnswers: from version 1 the holder answers the devices of a workflow task
-// together, in one activity (sendSignals), and continues as new once its history reaches
-// holderHistoryLimit events. Before, each answer was a signal from the workflow: its confirmation
-// came back as an event and a workflow task of the holder's, and with 10,000 devices waiting
-// (bench --waiting 10000) the holder's history grew to 9,000 events within minutes, with a
-// thousand answers pending at once. The workflow cache (WORKER_WORKFLOW_CACHE_SIZE) full of
-// devices evicted it, so every workflow task replayed all of it, answers came later than the
-// devices' patience, and each device's renewed ask added more.
-const changeBudgetBatchedAnswers = "budget-batched-answers"
-
-// holderHistoryLimit is the history length at which the holder continues as new (from
-// changeBudgetBatchedAnswers 1), well before the server suggests it: a holder evicted from the
-// cache replays its whole run on its next workflow task.
-const holderHistoryLimit = 2000
-
 type budgetHolder struct {
 	logger    log.Logger
 	window    Bucket
 	decisions map[string]DestructAnswer
 	totals    DestructTotals
 	sending   int // answers not yet sent: a continue-as-new waits for them
-	// From changeBudgetBatchedAnswers 1: the answers decided and not yet handed to the sender.
-	batched bool
-	outbox  []activities.Signal
 }
 
 // DestructionBudget holds one console's budget until cancelled, continuing as new when the
@@ -129,7 +110,6 @@ func DestructionBudget(ctx workflow.Context, in DestructionBudgetInput) error {
 		h.decisions = map[string]DestructAnswer{}
 	}
 	h.totals.Runs++
-	h.batched = workflow.GetVersion(ctx, changeBudgetBatchedAnswers, workflow.DefaultVersion, 1) >= 1
 	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryDestructionBudget,
 		func() (DestructionBudgetStatus, error) { return h.status(workflow.Now(ctx)), nil },
 		workflow.QueryHandlerOptions{Description: "the destruction budget: its window, what is left and the decisions"}); err != nil {
@@ -146,17 +126,14 @@ func DestructionBudget(ctx workflow.Context, in DestructionBudgetInput) error {
 		h.window = in.Window.resize(n, per)
 	}
 	requests := workflow.GetSignalChannel(ctx, signalDestructRequest)
-	if h.batched {
-		workflow.Go(ctx, h.sendAnswers)
-	}
 	pump(ctx, requests, func() bool { return takeOne(requests, func(r DestructRequest) { h.decide(ctx, r) }) })
-	if err := workflow.Await(ctx, func() bool { return h.long(ctx) }); err != nil {
+	if err := workflow.Await(ctx, func() bool { return workflow.GetInfo(ctx).GetContinueAsNewSuggested() }); err != nil {
 		return err
 	}
 	// Every request already signalled is decided and answered in this run.
 	for takeOne(requests, func(r DestructRequest) { h.decide(ctx, r) }) {
 	}
-	if err := workflow.Await(ctx, func() bool { return h.sending == 0 && len(h.outbox) == 0 }); err != nil {
+	if err := workflow.Await(ctx, func() bool { return h.sending == 0 }); err != nil {
 		return err
 	}
 	window := h.window
@@ -187,17 +164,6 @@ func (h *budgetHolder) decide(ctx workflow.Context, r DestructRequest) {
 		a.Limit, a.Window, a.Used = h.window.Limit, h.window.Per, h.window.Limit-h.window.Left(now)
 		h.decisions[r.Key] = a
 	}
-	if h.batched {
-		// The same struct always encodes to the same bytes; workflowcheck flags the encoder's
-		// type cache (a sync.Map), which holds no state that changes the output.
-		arg, err := json.Marshal(a) //workflowcheck:ignore
-		if err != nil {
-			h.logger.Error("answer not encoded", "key", r.Key, "error", err) // cannot happen: strings, numbers, a time
-			return
-		}
-		h.outbox = append(h.outbox, activities.Signal{WorkflowID: r.WorkflowID, Arg: arg})
-		return
-	}
 	h.sending++
 	f := workflow.SignalExternalWorkflow(ctx, r.WorkflowID, "", signalDestructAnswer, a)
 	workflow.Go(ctx, func(ctx workflow.Context) {
@@ -207,26 +173,6 @@ func (h *budgetHolder) decide(ctx workflow.Context, r DestructRequest) {
 			h.logger.Warn("device not told its destruction budget answer", "workflow", r.WorkflowID, "error", err)
 		}
 	})
-}
-
-// long reports whether the run has grown enough to continue as new: the server's suggestion, or
-// from changeBudgetBatchedAnswers 1 holderHistoryLimit events.
-func (h *budgetHolder) long(ctx workflow.Context) bool {
-	info := workflow.GetInfo(ctx)
-	return info.GetContinueAsNewSuggested() || h.batched && info.GetCurrentHistoryLength() >= holderHistoryLimit
-}
-
-// sendAnswers hands the answers decided since the last batch to one activity, batch after batch,
-// for the run's life (changeBudgetBatchedAnswers 1). An answer that does not arrive is asked for
-// again by its device, and answered from the remembered decisions.
-func (h *budgetHolder) sendAnswers(ctx workflow.Context) {
-	for workflow.Await(ctx, func() bool { return len(h.outbox) > 0 }) == nil {
-		in := activities.SendInput{Name: signalDestructAnswer, Signals: h.outbox}
-		h.outbox = nil
-		h.sending++
-		sendSignals(ctx, h.logger, in)
-		h.sending--
-	}
 }
 
 // remembered are the decisions of the last decisionMemory (or of the window, when longer).

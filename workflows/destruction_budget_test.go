@@ -2,7 +2,6 @@ package workflows
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -335,83 +334,54 @@ func TestOperatorModeDeleteIsHeldBeforeThePersonIsTold(t *testing.T) {
 
 // A run continued as new keeps the budget: the window carried in (one grant a minute ago, of 2
 // in 10 minutes) leaves room for one more, and a decision carried in is answered as it was
-// without a slot. From budget-batched-answers 1 the holder answers in one activity that signals
-// the devices (activities.Signals); a holder of before it answers each device by a signal of its
-// own, and keeps doing so when it replays.
+// without a slot. The holder answers each device by signal.
 func TestDestructionBudgetCarriesItsWindowIntoTheNextRun(t *testing.T) {
-	for _, c := range []struct {
-		name    string
-		version workflow.Version
-	}{{"batched answers", 1}, {"before them", workflow.DefaultVersion}} {
-		t.Run(c.name, func(t *testing.T) {
-			var ts testsuite.WorkflowTestSuite
-			ts.SetLogger(newQuietLogger(t))
-			env := ts.NewTestWorkflowEnvironment()
-			env.RegisterWorkflow(DestructionBudget)
-			env.RegisterActivity(&activities.Worker{Info: activities.WorkerInfo{DestructiveBudget: 2, DestructiveBudgetWindow: 10 * time.Minute}})
-			env.OnGetVersion(changeBudgetBatchedAnswers, workflow.DefaultVersion, 1).Return(c.version)
-			var mu sync.Mutex
-			answers := map[string]string{}
-			byActivity, bySignal := 0, 0
-			record := func(a DestructAnswer, activity bool) {
-				mu.Lock()
-				defer mu.Unlock()
-				answers[a.Key] = a.Outcome
-				if activity {
-					byActivity++
-				} else {
-					bySignal++
-				}
-			}
-			env.RegisterActivity(&activities.Signals{Sender: senderFunc(func(id, name string, arg any) error {
-				var a DestructAnswer
-				if id != "offboard-CARRIED" || name != signalDestructAnswer || json.Unmarshal(arg.(json.RawMessage), &a) != nil {
-					return fmt.Errorf("unexpected signal %s to %s: %v", name, id, arg)
-				}
-				record(a, true)
-				return nil
-			})})
-			env.OnSignalExternalWorkflow(mock.Anything, "offboard-CARRIED", "", signalDestructAnswer, mock.Anything).Return(
-				func(_, _, _, _ string, arg any) error {
-					record(arg.(DestructAnswer), false)
-					return nil
-				})
-			start := env.Now()
-			in := DestructionBudgetInput{
-				Window:    &Bucket{Limit: 2, Per: 10 * time.Minute, Sent: []time.Time{start.Add(-time.Minute)}},
-				Decisions: map[string]DestructAnswer{"old": {Key: "old", Outcome: DestructGranted, At: start.Add(-time.Minute)}},
-				Totals:    DestructTotals{Runs: 1, Granted: 1},
-			}
-			for i, key := range []string{"old", "new", "third"} {
-				env.RegisterDelayedCallback(func() {
-					env.SignalWorkflow(signalDestructRequest, DestructRequest{Key: key, WorkflowID: "offboard-CARRIED", Step: "console-wipe"})
-				}, time.Duration(i+1)*time.Second)
-			}
-			var st DestructionBudgetStatus
-			env.RegisterDelayedCallback(func() {
-				v, err := env.QueryWorkflow(QueryDestructionBudget)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := v.Get(&st); err != nil {
-					t.Fatal(err)
-				}
-				env.CancelWorkflow()
-			}, time.Minute)
-			env.ExecuteWorkflow(DestructionBudget, in)
-			want := map[string]string{"old": DestructGranted, "new": DestructGranted, "third": DestructHeld}
+	var ts testsuite.WorkflowTestSuite
+	ts.SetLogger(newQuietLogger(t))
+	env := ts.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(DestructionBudget)
+	env.RegisterActivity(&activities.Worker{Info: activities.WorkerInfo{DestructiveBudget: 2, DestructiveBudgetWindow: 10 * time.Minute}})
+	var mu sync.Mutex
+	answers := map[string]string{}
+	env.OnSignalExternalWorkflow(mock.Anything, "offboard-CARRIED", "", signalDestructAnswer, mock.Anything).Return(
+		func(_, _, _, _ string, arg any) error {
+			a := arg.(DestructAnswer)
 			mu.Lock()
 			defer mu.Unlock()
-			if !maps.Equal(answers, want) {
-				t.Errorf("answers %v, want %v", answers, want)
-			}
-			if batched := c.version >= 1; batched && (byActivity != 3 || bySignal != 0) || !batched && (bySignal != 3 || byActivity != 0) {
-				t.Errorf("%d answers by the activity, %d by the workflow's own signals", byActivity, bySignal)
-			}
-			if st.Totals.Runs != 2 || st.Totals.Granted != 2 || st.Totals.Held != 1 || st.Totals.Repeats != 1 || st.Left != 0 ||
-				!slices.Equal(st.Held, []string{"third"}) {
-				t.Errorf("status %+v: want run 2, 2 granted over both runs, 1 held, 1 repeat, none left", st)
-			}
+			answers[a.Key] = a.Outcome
+			return nil
 		})
+	start := env.Now()
+	in := DestructionBudgetInput{
+		Window:    &Bucket{Limit: 2, Per: 10 * time.Minute, Sent: []time.Time{start.Add(-time.Minute)}},
+		Decisions: map[string]DestructAnswer{"old": {Key: "old", Outcome: DestructGranted, At: start.Add(-time.Minute)}},
+		Totals:    DestructTotals{Runs: 1, Granted: 1},
+	}
+	for i, key := range []string{"old", "new", "third"} {
+		env.RegisterDelayedCallback(func() {
+			env.SignalWorkflow(signalDestructRequest, DestructRequest{Key: key, WorkflowID: "offboard-CARRIED", Step: "console-wipe"})
+		}, time.Duration(i+1)*time.Second)
+	}
+	var st DestructionBudgetStatus
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(QueryDestructionBudget)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := v.Get(&st); err != nil {
+			t.Fatal(err)
+		}
+		env.CancelWorkflow()
+	}, time.Minute)
+	env.ExecuteWorkflow(DestructionBudget, in)
+	want := map[string]string{"old": DestructGranted, "new": DestructGranted, "third": DestructHeld}
+	mu.Lock()
+	defer mu.Unlock()
+	if !maps.Equal(answers, want) {
+		t.Errorf("answers %v, want %v", answers, want)
+	}
+	if st.Totals.Runs != 2 || st.Totals.Granted != 2 || st.Totals.Held != 1 || st.Totals.Repeats != 1 || st.Left != 0 ||
+		!slices.Equal(st.Held, []string{"third"}) {
+		t.Errorf("status %+v: want run 2, 2 granted over both runs, 1 held, 1 repeat, none left", st)
 	}
 }

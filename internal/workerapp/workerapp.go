@@ -177,10 +177,8 @@ func QueueOptions(opts Options) map[string]worker.Options {
 		},
 		contract.ConsoleTaskQueue: {TaskQueueActivitiesPerSecond: opts.ConsoleRate, MaxConcurrentActivityExecutionSize: opts.MaxConcurrentActivities},
 		contract.AppleTaskQueue:   {TaskQueueActivitiesPerSecond: opts.AppleRate, MaxConcurrentActivityExecutionSize: opts.MaxConcurrentActivities},
-		// The coordinators (the batcher, the Apple coordinator, the destruction budget, the console
-		// watcher) and their answers (activities.Signals): each of the four may have a batch of
-		// answers out at once, and the watcher a listing too.
-		contract.BatcherTaskQueue: {MaxConcurrentWorkflowTaskExecutionSize: 2, MaxConcurrentActivityExecutionSize: 16},
+		// One workflow (the batcher) and its answers (activities.Signals).
+		contract.BatcherTaskQueue: {MaxConcurrentWorkflowTaskExecutionSize: 2, MaxConcurrentActivityExecutionSize: 4},
 	}
 	for name, o := range q {
 		if name != contract.BatcherTaskQueue {
